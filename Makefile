@@ -1,0 +1,43 @@
+# Every target sets itself up: a fresh machine needs only python3 with venv.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test totp i18n bench lint clean smoke
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m kiosk.i18n_build
+	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m kiosk --demo
+
+smoke: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m kiosk --demo --smoke
+
+test: $(TEST_STAMP)
+	$(BIN)/python -m kiosk.i18n_build
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+totp: $(STAMP)
+	$(BIN)/python -m kiosk totp --demo
+
+i18n: $(TEST_STAMP)
+	$(BIN)/pybabel extract -F i18n/babel.cfg -k N_ -k ngettext:1,2 -o i18n/kiosk.pot --project=health-connector-kiosk --no-location --sort-output .
+	$(BIN)/pybabel update -i i18n/kiosk.pot -d i18n -D kiosk --no-fuzzy-matching
+	$(BIN)/python -m kiosk.i18n_build
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check kiosk ui sync tests
+
+clean:
+	rm -rf $(VENV) build

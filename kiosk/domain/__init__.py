@@ -1,0 +1,1 @@
+"""Domain values and rules: money, members, invoices, payments, staff, the visit."""

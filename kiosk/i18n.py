@@ -1,0 +1,136 @@
+"""Translations and locale formatting, without Qt.
+
+Strings are marked with `_()` (translate now), `N_()` (mark only, translate later) and
+`ngettext()`. Catalogs live in `i18n/<lang>/LC_MESSAGES/kiosk.po`; the compiled `.mo` is built by
+`make` (`python -m kiosk.i18n_build`), and compiled in memory when it is missing or stale, so a
+fresh clone always works. The navigator's language is the active one; the member's language is
+asked for explicitly with `translator(lang)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext
+import io
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from kiosk.domain.money import Money
+
+DOMAIN = "kiosk"
+CATALOG_DIR = Path(__file__).resolve().parent.parent / "i18n"
+SOURCE_LANGUAGE = "en"
+LANGUAGES = ("en", "es")
+
+
+class _Active:
+    """The navigator's current language; switched from the UI thread, read from any."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.code = SOURCE_LANGUAGE
+        self.catalog: gettext.NullTranslations = gettext.NullTranslations()
+
+
+_active = _Active()
+
+
+def _compile_in_memory(po_path: Path) -> gettext.GNUTranslations:
+    # Babel is imported here only, so start-up does not pay for it when .mo files exist.
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+@lru_cache(maxsize=None)
+def translator(code: str) -> gettext.NullTranslations:
+    """The catalog for a language; the source language (and any unknown one) is identity."""
+    folder = CATALOG_DIR / code / "LC_MESSAGES"
+    po_path, mo_path = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+    if code == SOURCE_LANGUAGE or not po_path.exists():
+        return gettext.NullTranslations()
+    if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+        with mo_path.open("rb") as handle:
+            return gettext.GNUTranslations(handle)
+    return _compile_in_memory(po_path)
+
+
+def set_language(code: str) -> None:
+    """Make `code` the navigator's language for every later `_()` call."""
+    catalog = translator(code)
+    with _active.lock:
+        _active.code = code
+        _active.catalog = catalog
+
+
+def current_language() -> str:
+    return _active.code
+
+
+def _(message: str) -> str:
+    """Translate into the navigator's current language."""
+    return _active.catalog.gettext(message)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; translate it later with `_()`."""
+    return message
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """Pick the plural form for `n` in the current language."""
+    return _active.catalog.ngettext(singular, plural, n)
+
+
+def _locale(code: str | None) -> str:
+    return {"en": "en_US", "es": "es_US"}.get(code or _active.code, code or _active.code)
+
+
+def format_money(amount: Money, language: str | None = None) -> str:
+    """The amount as people of `language` write it, e.g. $1,234.50 or 1234,50 US$."""
+    from babel.numbers import format_currency
+
+    return str(format_currency(amount.as_decimal(), amount.currency, locale=_locale(language)))
+
+
+def format_date(day: dt.date, language: str | None = None, *, fmt: str = "medium") -> str:
+    from babel.dates import format_date as babel_format_date
+
+    return str(babel_format_date(day, format=fmt, locale=_locale(language)))
+
+
+def format_datetime(moment: dt.datetime, language: str | None = None, *,
+                    tz: str | None = None) -> str:
+    from babel.dates import format_datetime as babel_format_datetime
+
+    return str(babel_format_datetime(moment, format="medium", tzinfo=tz,
+                                     locale=_locale(language)))
+
+
+def format_month(month: str, language: str | None = None) -> str:
+    """A coverage month "2026-03" as "March 2026" in the language."""
+    from babel.dates import format_skeleton
+
+    year, number = (int(part) for part in month.split("-"))
+    return str(format_skeleton("yMMMM", dt.date(year, number, 1), locale=_locale(language)))
+
+
+def language_name(code: str) -> str:
+    """A language's name in that language itself ("Español"), for the language list."""
+    from babel import Locale
+
+    name = Locale.parse(code).get_display_name(code) or code
+    return str(name[:1].upper() + name[1:])
+
+
+def is_right_to_left(code: str) -> bool:
+    from babel import Locale
+
+    return bool(Locale.parse(code).text_direction == "rtl")

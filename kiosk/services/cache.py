@@ -1,0 +1,149 @@
+"""Keep the local copy of members, plans and invoices in step with the exchange's changes feed.
+
+The sync worker fetches pages of changes and hands each page here; the page and the new cursor
+are stored in one transaction, so a crash never skips or half-applies a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.domain.members import fold_for_search, phone_digits
+from kiosk.errors import KioskError
+from kiosk.store.vault import Vault
+
+CURSOR_KEY = "changes_cursor"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheUpdated:
+    applied: int
+    cursor: int
+
+
+class BadChangeError(KioskError):
+    """A change from the exchange is missing fields or has the wrong types."""
+
+    code = "bad_change"
+
+
+def _text(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str):
+        raise BadChangeError(field=name)
+    return value
+
+
+def _cents(data: Mapping[str, Any], name: str) -> int:
+    value = data.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadChangeError(field=name)
+    return value
+
+
+def _upsert_plan(conn: Any, d: Mapping[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO plans (plan_id, name, issuer, metal_level, gross_premium_cents,"
+        " deductible_cents, oop_max_cents) VALUES (?,?,?,?,?,?,?)"
+        " ON CONFLICT (plan_id) DO UPDATE SET name = excluded.name, issuer = excluded.issuer,"
+        " metal_level = excluded.metal_level, gross_premium_cents = excluded.gross_premium_cents,"
+        " deductible_cents = excluded.deductible_cents, oop_max_cents = excluded.oop_max_cents",
+        (_text(d, "plan_id"), _text(d, "name"), _text(d, "issuer"), _text(d, "metal_level"),
+         _cents(d, "gross_premium_cents"), _cents(d, "deductible_cents"),
+         _cents(d, "oop_max_cents")),
+    )
+
+
+_MEMBER_TEXT = ("member_id", "first_name", "last_name", "date_of_birth", "phone", "email",
+                "plan_id", "preferred_language", "coverage_start", "status")
+
+
+def _upsert_member(conn: Any, d: Mapping[str, Any]) -> None:
+    values = [_text(d, name) for name in _MEMBER_TEXT]
+    folded = fold_for_search(f"{d['first_name']} {d['last_name']}")
+    values += [_cents(d, "aptc_cents"), _cents(d, "net_premium_cents"), folded,
+               phone_digits(str(d["phone"]))]
+    conn.execute(
+        "INSERT INTO members (member_id, first_name, last_name, date_of_birth, phone, email,"
+        " plan_id, preferred_language, coverage_start, status, aptc_cents, net_premium_cents,"
+        " name_folded, phone_digits) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT (member_id) DO UPDATE SET first_name = excluded.first_name,"
+        " last_name = excluded.last_name, date_of_birth = excluded.date_of_birth,"
+        " phone = excluded.phone, email = excluded.email, plan_id = excluded.plan_id,"
+        " preferred_language = excluded.preferred_language,"
+        " coverage_start = excluded.coverage_start, status = excluded.status,"
+        " aptc_cents = excluded.aptc_cents, net_premium_cents = excluded.net_premium_cents,"
+        " name_folded = excluded.name_folded, phone_digits = excluded.phone_digits",
+        values,
+    )
+
+
+def upsert_invoice(conn: Any, d: Mapping[str, Any]) -> None:
+    """Store one invoice record as the exchange sent it. Call inside a write transaction."""
+    is_binder = d.get("is_binder")
+    if not isinstance(is_binder, bool):
+        raise BadChangeError(field="is_binder")
+    conn.execute(
+        "INSERT INTO invoices (invoice_id, member_id, coverage_month, amount_due_cents,"
+        " amount_paid_cents, due_date, is_binder, status) VALUES (?,?,?,?,?,?,?,?)"
+        " ON CONFLICT (invoice_id) DO UPDATE SET amount_due_cents = excluded.amount_due_cents,"
+        " amount_paid_cents = excluded.amount_paid_cents, due_date = excluded.due_date,"
+        " is_binder = excluded.is_binder, status = excluded.status",
+        (_text(d, "invoice_id"), _text(d, "member_id"), _text(d, "coverage_month"),
+         _cents(d, "amount_due_cents"), _cents(d, "amount_paid_cents"), _text(d, "due_date"),
+         int(is_binder), _text(d, "status")),
+    )
+
+
+def _ignore(conn: Any, d: Mapping[str, Any]) -> None:
+    """Payments in the feed are the exchange's history; local payments are confirmed through
+    the outbox answer, so nothing is stored from them yet."""
+
+
+_APPLIERS: dict[str, Callable[[Any, Mapping[str, Any]], None]] = {
+    "plan": _upsert_plan,
+    "member": _upsert_member,
+    "invoice": upsert_invoice,
+    "payment": _ignore,
+}
+
+
+def _apply_page(conn: Any, changes: list[Mapping[str, Any]], next_after: int) -> int:
+    applied = 0
+    for change in changes:
+        kind = change.get("kind") if isinstance(change, Mapping) else None
+        data = change.get("data") if isinstance(change, Mapping) else None
+        applier = _APPLIERS.get(kind) if isinstance(kind, str) else None
+        if applier is None or not isinstance(data, Mapping):
+            raise BadChangeError(field="kind")
+        applier(conn, data)
+        applied += 1
+    conn.execute(
+        "INSERT INTO kiosk_meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (CURSOR_KEY, str(next_after)),
+    )
+    return applied
+
+
+def apply_changes(
+    changes: list[Mapping[str, Any]], *, next_after: int, vault: Vault
+) -> CacheUpdated:
+    """Apply one page of the changes feed and store the cursor, all or nothing.
+
+    Raises BadChangeError (and stores nothing) when any change in the page is malformed.
+    """
+    applied = vault.write(lambda conn: _apply_page(conn, changes, next_after))
+    return CacheUpdated(applied=applied, cursor=next_after)
+
+
+def cursor(*, vault: Vault) -> int:
+    """The changes-feed cursor stored with the last page applied (0 before the first pull)."""
+    row = vault.call(
+        lambda conn: conn.execute(
+            "SELECT value FROM kiosk_meta WHERE key = ?", (CURSOR_KEY,)
+        ).fetchone()
+    )
+    return int(row[0]) if row else 0

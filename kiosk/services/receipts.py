@@ -1,0 +1,64 @@
+"""The receipt of a payment, as shown on screen and printed for the member."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.clock import from_iso
+from kiosk.domain.money import Money
+from kiosk.domain.payments import PaymentStatus
+from kiosk.errors import NotFoundError
+from kiosk.store.vault import Vault
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Receipt:
+    payment_id: str
+    receipt_number: str
+    member_id: str
+    member_name: str
+    coverage_months: list[str]
+    amount: Money
+    brand: str
+    last4: str
+    auth_code: str
+    captured_at: dt.datetime
+    site: str
+    navigator: str
+    status: PaymentStatus
+    confirmation_number: str
+
+
+def _read(conn: Any, payment_id: str) -> Receipt:
+    row = conn.execute(
+        "SELECT p.*, m.first_name, m.last_name, s.display_name FROM payments p"
+        " LEFT JOIN members m ON m.member_id = p.member_id"
+        " LEFT JOIN staff s ON s.username = p.navigator WHERE p.payment_id = ?",
+        (payment_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(code="payment_unknown", payment_id=payment_id)
+    return Receipt(
+        payment_id=row["payment_id"],
+        receipt_number=row["receipt_number"],
+        member_id=row["member_id"],
+        member_name=f"{row['first_name'] or ''} {row['last_name'] or ''}".strip(),
+        coverage_months=list(json.loads(row["coverage_months"])),
+        amount=Money(cents=row["amount_cents"], currency=row["currency"]),
+        brand=row["brand"],
+        last4=row["last4"],
+        auth_code=row["auth_code"],
+        captured_at=from_iso(row["captured_at"]),
+        site=row["site"],
+        navigator=row["display_name"] or row["navigator"],
+        status=PaymentStatus(row["status"]),
+        confirmation_number=row["confirmation_number"],
+    )
+
+
+def get_receipt(payment_id: str, *, vault: Vault) -> Receipt:
+    """The receipt as it stands now: pending until the exchange confirms the payment."""
+    return vault.call(lambda conn: _read(conn, payment_id))

@@ -1,0 +1,72 @@
+"""Typed settings for one kiosk, read from `settings.json` in its data folder.
+
+Demo mode uses its own data folder, so the demo vault can never be the real one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from kiosk import APP_NAME
+from kiosk.errors import KioskError
+
+# Clearly a demo value: the sandbox exchange accepts it, a real exchange never would.
+DEMO_DEVICE_TOKEN = "demo-device-token-NOT-A-SECRET"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    data_dir: Path
+    exchange_url: str = ""
+    device_token: str = ""
+    kiosk_id: str = "K001"
+    site_name: str = "Community Enrollment Center"
+    timezone: str = "America/New_York"
+    demo: bool = False
+    language: str = "en"
+    sync_poll_seconds: float = 15.0
+    http_timeout_seconds: float = 10.0
+
+    @property
+    def vault_path(self) -> Path:
+        return self.data_dir / "vault.db"
+
+    @property
+    def key_path(self) -> Path:
+        return self.data_dir / "vault.key"
+
+
+class SettingsError(KioskError):
+    code = "settings_invalid"
+
+
+def default_data_dir(*, demo: bool) -> Path:
+    """The real data folder, or the separate demo one."""
+    base = platformdirs.user_data_path(APP_NAME, appauthor=False)
+    return base / "demo" if demo else base / "kiosk"
+
+
+def load_settings(data_dir: Path, *, demo: bool, **overrides: Any) -> Settings:
+    """Settings from `data_dir/settings.json` (when it exists) plus explicit overrides."""
+    known = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    path = data_dir / "settings.json"
+    if path.exists():
+        try:
+            values = json.loads(path.read_text("utf-8"))
+        except ValueError as exc:
+            raise SettingsError(path=str(path)) from exc
+        unknown = set(values) - known
+        if unknown:
+            raise SettingsError(path=str(path), unknown=sorted(unknown))
+    settings = Settings(data_dir=data_dir, demo=demo)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values.pop("data_dir", None)
+    if demo and not values.get("device_token"):
+        values["device_token"] = DEMO_DEVICE_TOKEN
+    return replace(settings, **values)

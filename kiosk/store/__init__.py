@@ -1,0 +1,1 @@
+"""The vault: one encrypted SQLCipher database per kiosk, its key and its migrations."""

@@ -1,0 +1,92 @@
+"""The flow of a visit at the counter as a state machine, without Qt.
+
+The UI shows one screen per state and forwards each gesture here; an event that does not fit
+the current state raises, so a double click or a stale signal cannot skip a step (for example,
+reach a receipt without a payment).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kiosk.errors import KioskError
+
+
+class VisitState(StrEnum):
+    FIRST_RUN = "first_run"  # no staff account yet: enrol the first navigator
+    SIGNED_OUT = "signed_out"  # waiting for a navigator to sign in
+    FIND_MEMBER = "find_member"  # signed in, looking for the member at the counter
+    MEMBER = "member"  # the member's plan, invoices and balance
+    PAYING = "paying"  # choosing the amount and using the card terminal
+    RECEIPT = "receipt"  # the payment is recorded; the receipt is shown
+
+
+class VisitFlowError(KioskError):
+    """A gesture arrived that does not fit the current step."""
+
+    code = "visit_flow"
+
+
+@dataclass(slots=True)
+class Visit:
+    """The current step, and the member and payment the visit is about."""
+
+    state: VisitState = VisitState.SIGNED_OUT
+    member_id: str | None = None
+    payment_id: str | None = None
+
+    def _require(self, *allowed: VisitState) -> None:
+        if self.state not in allowed:
+            raise VisitFlowError(state=str(self.state), allowed=[str(s) for s in allowed])
+
+    def _forget_member(self) -> None:
+        self.member_id = None
+        self.payment_id = None
+
+    def start(self, *, has_staff: bool) -> None:
+        """At launch: first-run enrolment when there is no staff account, else sign-in."""
+        self._forget_member()
+        self.state = VisitState.SIGNED_OUT if has_staff else VisitState.FIRST_RUN
+
+    def staff_enrolled(self) -> None:
+        self._require(VisitState.FIRST_RUN)
+        self.state = VisitState.SIGNED_OUT
+
+    def signed_in(self) -> None:
+        self._require(VisitState.SIGNED_OUT)
+        self.state = VisitState.FIND_MEMBER
+
+    def member_chosen(self, member_id: str) -> None:
+        self._require(VisitState.FIND_MEMBER)
+        self.member_id = member_id
+        self.state = VisitState.MEMBER
+
+    def start_payment(self) -> None:
+        self._require(VisitState.MEMBER)
+        self.state = VisitState.PAYING
+
+    def payment_taken(self, payment_id: str) -> None:
+        self._require(VisitState.PAYING)
+        self.payment_id = payment_id
+        self.state = VisitState.RECEIPT
+
+    def back(self) -> None:
+        """One step back: from paying to the member, from the member to the search."""
+        self._require(VisitState.PAYING, VisitState.MEMBER)
+        if self.state is VisitState.PAYING:
+            self.state = VisitState.MEMBER
+        else:
+            self._forget_member()
+            self.state = VisitState.FIND_MEMBER
+
+    def finish(self) -> None:
+        """The member is done (or the visit timed out): forget them, ready for the next one."""
+        self._require(VisitState.RECEIPT, VisitState.MEMBER, VisitState.PAYING,
+                      VisitState.FIND_MEMBER)
+        self._forget_member()
+        self.state = VisitState.FIND_MEMBER
+
+    def sign_out(self) -> None:
+        self._forget_member()
+        self.state = VisitState.SIGNED_OUT

@@ -1,0 +1,95 @@
+"""HTTP client for the exchange's sync contract (docs/SYNC_CONTRACT.md).
+
+One `requests.Session` per worker for connection reuse, a timeout on every call, and no proxy
+or CA settings taken from the environment (`trust_env = False`). The client only moves bytes;
+deciding what an answer means is `sync.policy`'s job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import urllib3.exceptions
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = (3.05, 10.0)  # seconds to connect, seconds between bytes of the answer
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Answer:
+    """An HTTP answer, read in full (up to MAX_ANSWER_BYTES)."""
+
+    status: int
+    headers: Mapping[str, str]  # names in lower case
+    body: bytes
+
+
+class ExchangeUnreachable(Exception):
+    """No answer: connection refused or reset, timeout, or an answer cut short.
+
+    `reason` is a stable code: connection_error, timeout, or incomplete_answer.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ExchangeClient:
+    """Sends requests to one exchange. Not thread-safe: one client per worker thread."""
+
+    def __init__(self, base_url: str, *, device_token: str, kiosk_id: str,
+                 timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.headers.update({
+            "Authorization": f"Bearer {device_token}",
+            "X-Kiosk-Id": kiosk_id,
+            "User-Agent": "health-connector-kiosk/0.1",
+        })
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Answer:
+        url = f"{self.base_url}{path}"
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, stream=True,
+                                            allow_redirects=False, **kwargs)
+            with response:
+                body = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
+                return Answer(status=response.status_code, headers={k.lower(): v for k, v in response.headers.items()},
+                              body=body)
+        except requests.Timeout as exc:
+            raise ExchangeUnreachable("timeout") from exc
+        except requests.ConnectionError as exc:
+            raise ExchangeUnreachable("connection_error") from exc
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            # urllib3 reports a body cut short (ProtocolError, IncompleteRead) here.
+            raise ExchangeUnreachable("incomplete_answer") from exc
+
+    def health(self) -> bool:
+        """True when the exchange answers its health check."""
+        try:
+            return self._request("GET", "/v1/health").status == 200
+        except ExchangeUnreachable:
+            return False
+
+    def changes(self, *, after: int, limit: int = 500) -> Answer:
+        """One page of the changes feed after the cursor `after`."""
+        return self._request("GET", "/v1/changes", params={"after": after, "limit": limit})
+
+    def send(self, *, endpoint: str, idempotency_key: str, payload: bytes) -> Answer:
+        """POST stored payload bytes under their stored key, exactly as they were queued."""
+        return self._request(
+            "POST", endpoint, data=payload,
+            headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"},
+        )

@@ -1,0 +1,272 @@
+"""The sandbox exchange's HTTP application: the routes of docs/SYNC_CONTRACT.md plus the
+sandbox-only `/_sandbox` controls, built by `create_app` around one database file.
+
+Handlers are thin: authentication is one dependency, payments go through `payments.py`, and
+the database is `store.ExchangeStore`, called off the event loop in a thread pool.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from . import demo_data, openapi
+from .config import SandboxConfig
+from .models import ChangesPage, Health, Operation, PaymentAccepted
+from .models import Faults as FaultsModel
+from .payments import REPLAYED_HEADER, Faults, submit_payment
+from .posting import iso_seconds
+from .problems import ProblemError, encode_json, install_problem_handlers, problem_responses
+from .store import ExchangeStore
+
+logger = logging.getLogger(__name__)
+
+API_DESCRIPTION = """\
+The exchange side of the kiosk's sync contract (docs/SYNC_CONTRACT.md), as implemented by the
+sandbox exchange in `sync/sandbox/`.
+
+Every route but `/v1/health` needs `Authorization: Bearer <device token>` and should carry
+`X-Kiosk-Id`. Errors are `application/problem+json` with a stable `code`; act on `status` and
+`code`, never on `title` or `detail`.
+
+`POST /v1/payments` follows the IETF Idempotency-Key draft: the exchange keeps every key with
+the SHA-256 of its request body and its final answer (45 days in the sandbox), replays that
+answer for a byte-identical retry with `Idempotent-Replayed: true`, answers 409 while the first
+request is still being processed and 422 when the key comes back with another body.
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Exchange:
+    """What the routes of one app share: its store, settings and injected faults."""
+
+    store: ExchangeStore
+    config: SandboxConfig
+    faults: Faults
+
+    def initialize(self) -> None:
+        """Prepare the database: schema, demo data on first start, purge of expired keys."""
+        config = self.config
+        self.store.initialize(
+            lambda: demo_data.generate(
+                seed=config.seed, members=config.members, today=config.today
+            ),
+            purge_before=config.clock() - timedelta(days=config.key_retention_days),
+        )
+
+
+class _ExchangeApi(FastAPI):
+    """FastAPI whose OpenAPI document also describes the hand-read payment body."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            openapi.complete(super().openapi())
+        return self.openapi_schema  # type: ignore[return-value]
+
+
+def create_app(db_path: Path, *, config: SandboxConfig) -> FastAPI:
+    """Build the exchange app over the database at `db_path`.
+
+    Nothing touches the file until the app starts (its lifespan), so building an app only to
+    render the OpenAPI document has no effect on disk.
+    """
+    app = _ExchangeApi(
+        title="Health Connector exchange (sandbox)",
+        version="1.0.0",
+        summary="Sync contract between the premium payment kiosk and the exchange.",
+        description=API_DESCRIPTION,
+        lifespan=_lifespan,
+    )
+    app.state.exchange = Exchange(store=ExchangeStore(db_path), config=config, faults=Faults())
+    install_problem_handlers(app)
+    app.include_router(_contract)
+    app.include_router(_sandbox)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await run_in_threadpool(app.state.exchange.initialize)
+    yield
+
+
+def _exchange(request: Request) -> Exchange:
+    exchange: Exchange = request.app.state.exchange
+    return exchange
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="DeviceToken",
+    description="The kiosk's device credential. The demo token is "
+    "`demo-device-token-NOT-A-SECRET`.",
+)
+
+
+def _authenticated(
+    exchange: Annotated[Exchange, Depends(_exchange)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    x_kiosk_id: Annotated[
+        str | None, Header(alias="X-Kiosk-Id", description="The kiosk's id.")
+    ] = None,
+) -> Exchange:
+    """The exchange, once the bearer token is known; otherwise 401 `unauthorized`."""
+    expected = exchange.config.token.encode()
+    if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), expected):
+        logger.warning("refused a request without a known device token (kiosk %s)", x_kiosk_id)
+        raise ProblemError(
+            "unauthorized",
+            "Send Authorization: Bearer <device token>.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return exchange
+
+
+Authenticated = Annotated[Exchange, Depends(_authenticated)]
+_contract = APIRouter(prefix="/v1", tags=["contract"])
+_sandbox = APIRouter(prefix="/_sandbox", tags=["sandbox"], include_in_schema=False)
+
+
+def _json(document: object, status_code: int = 200) -> Response:
+    return Response(encode_json(document), status_code=status_code, media_type="application/json")
+
+
+@_contract.get(
+    "/health",
+    summary="Connectivity probe",
+    description="Needs no credential. Answers while the exchange can serve requests.",
+    response_model=Health,
+)
+def health(exchange: Annotated[Exchange, Depends(_exchange)]) -> Response:
+    return _json({"status": "ok", "time": iso_seconds(exchange.config.clock())})
+
+
+@_contract.get(
+    "/changes",
+    summary="Changes feed",
+    description=(
+        "Records changed after the cursor `after`, ascending by `seq`. Each change carries the "
+        "whole current record; upsert it. The feed keeps only each record's latest version, so "
+        "`seq` has gaps and reading from 0 yields every record exactly once."
+    ),
+    response_model=ChangesPage,
+    responses=problem_responses("invalid_request", "unauthorized"),
+)
+def changes(
+    exchange: Authenticated,
+    after: Annotated[int, Query(ge=0, description="The cursor last stored; 0 at first.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Most changes to return.")] = 500,
+) -> Response:
+    page = exchange.store.changes_after(after, limit)
+    return _json(
+        {"changes": page.changes, "next_after": page.next_after, "has_more": page.has_more}
+    )
+
+
+def _payment_responses() -> dict[int | str, dict[str, Any]]:
+    """The documented answers of POST /v1/payments, with the headers each can carry."""
+    responses = problem_responses(
+        "idempotency_key_missing",
+        "invalid_request",
+        "unknown_member",
+        "unauthorized",
+        "request_in_progress",
+        "idempotency_key_reused",
+        "kiosk_sequence_reused",
+        "payment_id_reused",
+    )
+    responses[201] = {"description": "Payment accepted. The answer is stored under the key."}
+    replayed = {
+        "description": "`true` when this is the stored answer to an earlier request with the "
+        "same key and body, sent again.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+    for status in (201, 400, 422):
+        responses[status]["headers"] = {REPLAYED_HEADER: replayed}
+    responses[409]["headers"] = {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying with the same key.",
+            "schema": {"type": "integer"},
+        },
+    }
+    return responses
+
+
+@_contract.post(
+    "/payments",
+    summary="Submit a premium payment (idempotent)",
+    description=(
+        "Applies the payment to the member's oldest open invoice first; what is left over is "
+        "a credit. Send a fresh uuid4 `Idempotency-Key` per payment and reuse it, with the "
+        "byte-identical body, on every retry."
+    ),
+    status_code=201,
+    response_model=PaymentAccepted,
+    responses=_payment_responses(),
+    openapi_extra={"requestBody": openapi.payment_request_body()},
+)
+async def post_payment(
+    request: Request,
+    exchange: Authenticated,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="A uuid4, the same on every retry."),
+    ] = None,
+) -> Response:
+    body = await request.body()
+    return await submit_payment(
+        exchange.store, idempotency_key, body, config=exchange.config, faults=exchange.faults
+    )
+
+
+@_contract.get(
+    "/operations/{idempotency_key}",
+    summary="What the exchange did with an idempotency key",
+    description=(
+        "For recovery after a kiosk crash: `done` with the stored answer, `processing` while the "
+        "first request runs, or 404 `unknown_key`."
+    ),
+    response_model=Operation,
+    responses=problem_responses("unauthorized", "unknown_key"),
+)
+def operation(
+    exchange: Authenticated,
+    idempotency_key: Annotated[str, PathParam(max_length=255)],
+) -> Response:
+    found = exchange.store.operation(idempotency_key)
+    if found is None:
+        raise ProblemError("unknown_key", "The exchange holds nothing under this key.")
+    answer = found.answer
+    return _json(
+        {
+            "idempotency_key": found.idempotency_key,
+            "state": found.state,
+            "status_code": answer.status_code if answer else None,
+            "body": json.loads(answer.body) if answer else None,
+        }
+    )
+
+
+@_sandbox.post("/faults", summary="Inject faults (sandbox only)")
+def set_faults(exchange: Annotated[Exchange, Depends(_exchange)], faults: FaultsModel) -> Response:
+    exchange.faults.payment_delay_ms = faults.payment_delay_ms
+    logger.info("payment delay set to %d ms", faults.payment_delay_ms)
+    return _json({"payment_delay_ms": exchange.faults.payment_delay_ms})
+
+
+@_sandbox.get("/ledger", summary="Every payment the exchange holds (sandbox only)")
+def ledger(exchange: Annotated[Exchange, Depends(_exchange)]) -> Response:
+    return _json({"payments": exchange.store.ledger()})

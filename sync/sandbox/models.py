@@ -1,0 +1,180 @@
+"""The shapes of the sync contract (docs/SYNC_CONTRACT.md) as pydantic models.
+
+`PaymentRequest` validates a payment body after its raw bytes have been hashed; the other
+models describe answers for the OpenAPI document. The exchange builds answers as plain
+dictionaries and sends them as they are, so the models document the shape rather than
+re-serialise it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+_STRICT = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+
+class CardMethod(BaseModel):
+    """How the member paid: a card read at the kiosk's terminal."""
+
+    model_config = _STRICT
+
+    type: Literal["card"]
+    brand: str = Field(min_length=1, max_length=32, examples=["visa"])
+    last4: str = Field(pattern=r"^[0-9]{4}$", examples=["4242"])
+    token: str = Field(min_length=1, max_length=256, description="The processor's card token.")
+    auth_code: str = Field(min_length=1, max_length=32)
+    entry_mode: str = Field(min_length=1, max_length=32, examples=["chip", "contactless"])
+
+
+class PaymentRequest(BaseModel):
+    """A premium payment taken at a kiosk. The kiosk sends these exact bytes on every retry."""
+
+    model_config = _STRICT
+
+    payment_id: str = Field(description="A UUID the kiosk gave this payment.")
+    kiosk_id: str = Field(min_length=1, max_length=64)
+    kiosk_seq: int = Field(ge=0, description="The kiosk's own sequence number, never reused.")
+    member_id: str = Field(min_length=1, max_length=32, examples=["M-100001"])
+    amount_cents: int = Field(gt=0, le=10_000_000, description="Integer cents, at most $100,000.")
+    currency: Literal["USD"]
+    method: CardMethod
+    captured_at: AwareDatetime = Field(description="When the kiosk took the payment (ISO 8601).")
+    navigator: str = Field(min_length=1, max_length=64, description="Staff username.")
+
+    @field_validator("payment_id")
+    @classmethod
+    def _payment_id_is_uuid(cls, value: str) -> str:
+        uuid.UUID(value)
+        return value
+
+
+class Problem(BaseModel):
+    """An error answer (RFC 9457). Act on `status` and `code`, never on `title` or `detail`."""
+
+    type: str = Field(examples=["about:blank"])
+    title: str
+    status: int
+    code: str = Field(description="Stable machine-readable error code.")
+    detail: str
+
+
+class Health(BaseModel):
+    """The connectivity probe's answer."""
+
+    status: Literal["ok"]
+    time: str = Field(
+        description="The exchange's clock, ISO 8601 UTC.", examples=["2026-11-28T10:15:00Z"]
+    )
+
+
+class PlanData(BaseModel):
+    """A health plan; `kind` is `plan`."""
+
+    plan_id: str
+    name: str
+    issuer: str
+    metal_level: str = Field(examples=["Bronze", "Silver", "Gold", "Platinum", "Catastrophic"])
+    gross_premium_cents: int
+    deductible_cents: int
+    oop_max_cents: int
+
+
+class MemberData(BaseModel):
+    """An enrolled member; `kind` is `member`."""
+
+    member_id: str
+    first_name: str
+    last_name: str
+    date_of_birth: str = Field(description="YYYY-MM-DD")
+    phone: str = Field(description="E.164", examples=["+13125550100"])
+    email: str
+    plan_id: str
+    aptc_cents: int = Field(description="Advance premium tax credit per month.")
+    net_premium_cents: int = Field(description="Gross premium less APTC, never below 0.")
+    preferred_language: str = Field(examples=["en", "es", "vi"])
+    coverage_start: str = Field(description="YYYY-MM-DD")
+    status: Literal["binder_due", "active", "grace"]
+
+
+class InvoiceData(BaseModel):
+    """One coverage month's premium bill; `kind` is `invoice`."""
+
+    invoice_id: str
+    member_id: str
+    coverage_month: str = Field(description="YYYY-MM")
+    amount_due_cents: int
+    amount_paid_cents: int
+    due_date: str = Field(description="YYYY-MM-DD")
+    is_binder: bool = Field(description="The first payment that starts coverage.")
+    status: Literal["open", "paid"]
+
+
+class PaymentData(BaseModel):
+    """A payment the exchange accepted; `kind` is `payment`."""
+
+    payment_id: str
+    member_id: str
+    amount_cents: int
+    confirmation_number: str
+    status: Literal["confirmed"]
+    kiosk_id: str
+    received_at: str = Field(description="ISO 8601 UTC")
+
+
+class Change(BaseModel):
+    """One record in the changes feed, carrying the whole current record to upsert."""
+
+    seq: int
+    kind: Literal["plan", "member", "invoice", "payment"]
+    id: str
+    data: PlanData | MemberData | InvoiceData | PaymentData
+
+
+class ChangesPage(BaseModel):
+    """A page of the changes feed. Store `next_after` and ask again while `has_more`."""
+
+    changes: list[Change]
+    next_after: int = Field(description="The cursor to send as `after` next time.")
+    has_more: bool
+
+
+class AppliedAmount(BaseModel):
+    """Money from the payment put towards one invoice."""
+
+    invoice_id: str
+    amount_cents: int
+
+
+class PaymentAccepted(BaseModel):
+    """The answer to an accepted payment."""
+
+    payment_id: str
+    confirmation_number: str
+    status: Literal["confirmed"]
+    applied: list[AppliedAmount] = Field(description="Oldest open invoice first.")
+    credit_cents: int = Field(description="What no open invoice took.")
+    invoices: list[InvoiceData] = Field(description="Every invoice the payment changed.")
+
+
+class Operation(BaseModel):
+    """What the exchange did with an idempotency key."""
+
+    idempotency_key: str
+    state: Literal["processing", "done"]
+    status_code: int | None = Field(
+        description="The stored answer's status; null while processing."
+    )
+    body: dict[str, object] | None = Field(
+        description="The stored answer's body; null while processing."
+    )
+
+
+class Faults(BaseModel):
+    """Sandbox-only fault injection."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    payment_delay_ms: int = Field(ge=0, le=60_000)

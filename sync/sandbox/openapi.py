@@ -1,0 +1,75 @@
+"""The OpenAPI document of the exchange (docs/openapi.json): what FastAPI derives from the
+routes, completed with what it cannot see because the payment route reads its raw body
+itself, and written with sorted keys so the committed file only changes when the API does.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic.json_schema import models_json_schema
+
+from .models import PaymentRequest, Problem
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+_FRAMEWORK_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+_REQUIRED_HEADERS = ("Idempotency-Key",)
+
+
+def payment_request_body() -> dict[str, Any]:
+    """The `requestBody` of POST /v1/payments, for the route's `openapi_extra`."""
+    return {
+        "required": True,
+        "description": "The payment. The kiosk stores these bytes and sends them unchanged on "
+        "every retry; the exchange compares their SHA-256.",
+        "content": {
+            "application/json": {"schema": {"$ref": REF_TEMPLATE.format(model="PaymentRequest")}}
+        },
+    }
+
+
+def complete(document: dict[str, Any]) -> None:
+    """Add the hand-read models and drop FastAPI's 422 validation answers, which the exchange
+    never sends: it answers invalid parameters with 400 `invalid_request`."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    _, extra = models_json_schema(
+        [(PaymentRequest, "validation"), (Problem, "serialization")], ref_template=REF_TEMPLATE
+    )
+    schemas.update(extra["$defs"])
+    for operation in _operations(document):
+        _drop_framework_validation(operation)
+        _mark_required_headers(operation)
+    for name in _FRAMEWORK_VALIDATION_SCHEMAS:
+        schemas.pop(name, None)
+
+
+def render(app: FastAPI) -> str:
+    """The document as committed: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(app.openapi(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def write(app: FastAPI, path: Path) -> None:
+    """Write the rendered document to `path`."""
+    path.write_text(render(app), encoding="utf-8")
+
+
+def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [operation for path in document.get("paths", {}).values() for operation in path.values()]
+
+
+def _drop_framework_validation(operation: dict[str, Any]) -> None:
+    answer = operation.get("responses", {}).get("422", {})
+    schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+    if schema.get("$ref", "").endswith("/HTTPValidationError"):
+        del operation["responses"]["422"]
+
+
+def _mark_required_headers(operation: dict[str, Any]) -> None:
+    # The route accepts a missing key so that it can answer 400 idempotency_key_missing itself.
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "header" and parameter.get("name") in _REQUIRED_HEADERS:
+            parameter["required"] = True
+            parameter["schema"] = {"type": "string", "maxLength": 255}

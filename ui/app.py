@@ -1,0 +1,120 @@
+"""Starts the kiosk window: the one place that creates the QApplication.
+
+Builds the core and the sync worker, and in demo mode first starts the sandbox exchange on
+127.0.0.1 and the demo navigator account. `--smoke` shows the first screen, prints `ready`
+and exits, so start-up can be checked on a machine without a display.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from kiosk import logs
+from kiosk.bootstrap import Core, build_core
+from kiosk.clock import SystemClock
+from kiosk.demo import (
+    DEMO_PASSWORD,
+    DEMO_USERNAME,
+    current_demo_code,
+    ensure_demo_staff,
+    seconds_left,
+)
+from kiosk.i18n import set_language
+from kiosk.settings import Settings, load_settings
+from sync.bootstrap import build_sync
+from ui import theme
+from ui.bridge import SyncBridge
+from ui.context import ScreenContext
+from ui.main_window import MainWindow
+from ui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+
+def _start_demo_exchange(settings: Settings) -> tuple[Settings, Any]:
+    from sync.sandbox.server import SandboxProcess
+
+    sandbox = SandboxProcess(db_path=settings.data_dir / "sandbox-exchange.db")
+    sandbox.start()
+    return replace(settings, exchange_url=sandbox.url), sandbox
+
+
+def _print_demo_banner(settings: Settings) -> None:
+    print("Health Connector Kiosk — demo mode", flush=True)
+    print(f"  demo data folder: {settings.data_dir}", flush=True)
+    print(f"  sandbox exchange: {settings.exchange_url}", flush=True)
+    print(f"  sign in as {DEMO_USERNAME} with password {DEMO_PASSWORD}", flush=True)
+    print("  the current 6-digit code is printed below every 30 s (or run: make totp)",
+          flush=True)
+
+
+def _print_demo_code() -> None:
+    clock = SystemClock()
+    print(f"  demo code: {current_demo_code(clock)} (valid {seconds_left(clock)} s more)",
+          flush=True)
+
+
+def _demo_code_timer(app: QApplication) -> QTimer:
+    timer = QTimer(app)
+    timer.timeout.connect(_print_demo_code)
+    _print_demo_code()
+    QTimer.singleShot(seconds_left(SystemClock()) * 1000 + 200,
+                      lambda: (_print_demo_code(), timer.start(30_000)))
+    return timer
+
+
+def run(*, data_dir: Path, demo: bool, smoke: bool) -> int:
+    """Run the kiosk until the window closes (or, with `smoke`, until it is ready)."""
+    if smoke:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    logs.configure(data_dir / "logs", level=logging.WARNING if smoke else logging.INFO)
+    settings = load_settings(data_dir, demo=demo)
+    app = QApplication.instance() or QApplication(sys.argv)
+    theme.apply(app)
+    set_language(settings.language)
+    sandbox = None
+    if demo:
+        settings, sandbox = _start_demo_exchange(settings)
+    core: Core | None = None
+    try:
+        core = build_core(settings)
+        return _run_window(app, core, smoke=smoke)
+    finally:
+        if core is not None:
+            core.close()
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def _run_window(app: QApplication, core: Core, *, smoke: bool) -> int:
+    settings = core.settings
+    if settings.demo:
+        ensure_demo_staff(vault=core.vault, clock=core.clock)
+        _print_demo_banner(settings)
+    bridge = SyncBridge()
+    worker = build_sync(core, on_status=bridge.publish)
+    runner = TaskRunner()
+    ctx = ScreenContext(core=core, runner=runner, nudge_sync=worker.nudge)
+    window = MainWindow(ctx, bridge)
+    worker.start()
+    try:
+        window.show()
+        app.processEvents()
+        if smoke:
+            print("ready", flush=True)
+            return 0
+        if settings.demo:
+            _keep = _demo_code_timer(app)  # noqa: F841 - the timer must stay referenced
+        return int(app.exec())
+    finally:
+        window.close()
+        runner.shutdown()
+        worker.stop()

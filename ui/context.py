@@ -1,0 +1,22 @@
+"""What every screen gets: the core, the task runner and the signed-in staff member."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kiosk.bootstrap import Core
+from kiosk.domain.staff import StaffSession
+from ui.tasks import TaskRunner
+
+
+def _nothing() -> None:
+    """Default for `nudge_sync` when no sync worker runs (first run, some tests)."""
+
+
+@dataclass(slots=True, kw_only=True)
+class ScreenContext:
+    core: Core
+    runner: TaskRunner
+    nudge_sync: Callable[[], None] = _nothing
+    session: StaffSession | None = None

@@ -1,0 +1,164 @@
+"""The main window: the header over a stack of screens, one per step of the visit.
+
+It owns the visit state machine (`kiosk.visit.Visit`), shows the screen for the current state,
+and wires each screen's signals to the next step. It holds no business rules.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+
+from kiosk.domain.staff import StaffSession
+from kiosk.i18n import _, is_right_to_left, set_language
+from kiosk.services.auth import staff_count
+from kiosk.services.members import MemberAccount
+from kiosk.services.payments import PaymentTaken
+from kiosk.visit import Visit, VisitState
+from sync.worker import SyncStatus
+from ui.bridge import SyncBridge
+from ui.context import ScreenContext
+from ui.header import HeaderBar
+from ui.screens.base import Screen
+from ui.screens.enroll import EnrollScreen
+from ui.screens.member import MemberScreen
+from ui.screens.payment import PaymentScreen
+from ui.screens.receipt import ReceiptScreen
+from ui.screens.search import SearchScreen
+from ui.screens.sign_in import SignInScreen
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: ScreenContext, bridge: SyncBridge) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.bridge = bridge
+        self.visit = Visit()
+        self.header = HeaderBar(ctx.core.settings.site_name)
+        self.enroll = EnrollScreen(ctx)
+        self.sign_in = SignInScreen(ctx)
+        self.search = SearchScreen(ctx)
+        self.member = MemberScreen(ctx)
+        self.payment = PaymentScreen(ctx)
+        self.receipt = ReceiptScreen(ctx)
+        self.screens: dict[VisitState, Screen] = {
+            VisitState.FIRST_RUN: self.enroll,
+            VisitState.SIGNED_OUT: self.sign_in,
+            VisitState.FIND_MEMBER: self.search,
+            VisitState.MEMBER: self.member,
+            VisitState.PAYING: self.payment,
+            VisitState.RECEIPT: self.receipt,
+        }
+        self.stack = QStackedWidget()
+        for screen in self.screens.values():
+            self.stack.addWidget(screen)
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.header)
+        column.addWidget(self.stack, 1)
+        self.setCentralWidget(body)
+        self.setMinimumSize(1024, 700)
+        self._connect_signals()
+        self.retranslate_ui()
+        self.visit.start(has_staff=staff_count(vault=ctx.core.vault) > 0)
+        self._show_state()
+
+    def _connect_signals(self) -> None:
+        self.bridge.sig_status_changed.connect(self._on_bridge_status_changed)
+        self.header.sig_language_chosen.connect(self._on_header_language_chosen)
+        self.header.sig_sign_out_requested.connect(self._on_header_sign_out_requested)
+        self.enroll.sig_enrolled.connect(self._on_enroll_enrolled)
+        self.sign_in.sig_signed_in.connect(self._on_sign_in_signed_in)
+        self.search.sig_member_chosen.connect(self._on_search_member_chosen)
+        self.member.sig_pay_requested.connect(self._on_member_pay_requested)
+        self.member.sig_back_requested.connect(self._on_back_requested)
+        self.payment.sig_back_requested.connect(self._on_back_requested)
+        self.payment.sig_payment_taken.connect(self._on_payment_payment_taken)
+        self.receipt.sig_done.connect(self._on_receipt_done)
+
+    def retranslate_ui(self) -> None:
+        self.setWindowTitle(_("Health Connector Kiosk"))
+        self.header.retranslate_ui()
+        for screen in self.screens.values():
+            screen.retranslate_ui()
+
+    def current_screen(self) -> Screen:
+        return self.screens[self.visit.state]
+
+    def _show_state(self) -> None:
+        screen = self.current_screen()
+        self.stack.setCurrentWidget(screen)
+        screen.on_shown()
+
+    # -- slots ----------------------------------------------------------------------------
+    def _on_bridge_status_changed(self, status: SyncStatus) -> None:
+        self.header.show_status(status)
+        if self.visit.state is VisitState.RECEIPT:
+            self.receipt.refresh()
+
+    def _on_header_language_chosen(self, code: str) -> None:
+        set_language(code)
+        self.setLayoutDirection(_direction(code))
+        self.retranslate_ui()
+
+    def _on_header_sign_out_requested(self) -> None:
+        self._forget_member()
+        self.ctx.session = None
+        self.header.set_staff("")
+        self.visit.sign_out()
+        self._show_state()
+
+    def _on_enroll_enrolled(self) -> None:
+        self.visit.staff_enrolled()
+        self._show_state()
+
+    def _on_sign_in_signed_in(self, session: StaffSession) -> None:
+        self.ctx.session = session
+        self.header.set_staff(session.display_name)
+        self.visit.signed_in()
+        self._show_state()
+
+    def _on_search_member_chosen(self, member_id: str) -> None:
+        self.visit.member_chosen(member_id)
+        self.member.clear()
+        self.member.load(member_id)
+        self._show_state()
+
+    def _on_member_pay_requested(self, account: MemberAccount) -> None:
+        self.visit.start_payment()
+        self.payment.start(account)
+        self._show_state()
+
+    def _on_back_requested(self) -> None:
+        was_paying = self.visit.state is VisitState.PAYING
+        self.visit.back()
+        if was_paying and self.visit.member_id:
+            self.member.load(self.visit.member_id)
+        self._show_state()
+
+    def _on_payment_payment_taken(self, taken: PaymentTaken) -> None:
+        self.visit.payment_taken(taken.payment_id)
+        self.receipt.show_payment(taken.payment_id)
+        self._show_state()
+
+    def _on_receipt_done(self) -> None:
+        self._forget_member()
+        self.visit.finish()
+        self._show_state()
+
+    def _forget_member(self) -> None:
+        self.search.reset()
+        self.member.clear()
+        self.receipt.clear()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.ctx.runner.wait_all()
+        super().closeEvent(event)
+
+
+def _direction(code: str):  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+
+    return Qt.LayoutDirection.RightToLeft if is_right_to_left(code) else Qt.LayoutDirection.LeftToRight

@@ -1,0 +1,66 @@
+"""Receipts as printable documents: HTML laid out by Qt and written to PDF."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF, QSizeF
+from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+
+from kiosk.domain.payments import PaymentStatus
+from kiosk.i18n import _, format_datetime, format_money, format_month
+from kiosk.services.receipts import Receipt
+
+
+def status_text(receipt: Receipt) -> str:
+    """The receipt's status line, as printed and as shown on screen."""
+    if receipt.status is PaymentStatus.CONFIRMED:
+        return _("Confirmed — confirmation number {number}").format(
+            number=receipt.confirmation_number)
+    if receipt.status is PaymentStatus.NEEDS_ATTENTION:
+        return _("Not accepted by the exchange — staff will contact the member")
+    return _("Pending — not yet confirmed by the exchange")
+
+
+def receipt_rows(receipt: Receipt, tz: str) -> list[tuple[str, str]]:
+    """The receipt's fields as (label, value) pairs, in reading order."""
+    months = ", ".join(format_month(m) for m in receipt.coverage_months) or _("Credit on account")
+    return [
+        (_("Receipt number"), receipt.receipt_number),
+        (_("Member"), f"{receipt.member_name} ({receipt.member_id})"),
+        (_("Coverage month(s)"), months),
+        (_("Amount paid"), format_money(receipt.amount)),
+        (_("Paid with"), _("{brand} card ending in {last4}").format(
+            brand=receipt.brand.title(), last4=receipt.last4)),
+        (_("Authorization code"), receipt.auth_code),
+        (_("Date and time"), format_datetime(receipt.captured_at, tz=tz)),
+        (_("Site"), receipt.site),
+        (_("Navigator"), receipt.navigator),
+        (_("Status"), status_text(receipt)),
+    ]
+
+
+def receipt_html(receipt: Receipt, tz: str) -> str:
+    rows = "".join(
+        f"<tr><td><b>{html.escape(name)}</b></td><td>{html.escape(value)}</td></tr>"
+        for name, value in receipt_rows(receipt, tz)
+    )
+    title = html.escape(_("Payment receipt"))
+    return (f"<h1>{title}</h1><table cellpadding='6' style='font-size:14pt'>{rows}</table>"
+            f"<p>{html.escape(_('Keep this receipt. Health Connector Kiosk.'))}</p>")
+
+
+def save_pdf(receipt: Receipt, path: Path, tz: str) -> Path:
+    """Write the receipt as a one-page Letter PDF at `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = QPdfWriter(str(path))
+    writer.setPageSize(QPageSize(QPageSize.PageSizeId.Letter))
+    writer.setPageMargins(QMarginsF(18, 18, 18, 18), QPageLayout.Unit.Millimeter)
+    writer.setResolution(300)
+    writer.setTitle(_("Payment receipt"))
+    document = QTextDocument()
+    document.setHtml(receipt_html(receipt, tz))
+    document.setPageSize(QSizeF(writer.width(), writer.height()))
+    document.print_(writer)
+    return path

@@ -1,0 +1,1 @@
+"""One screen per file; each renders state and turns gestures into service calls."""

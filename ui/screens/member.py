@@ -1,0 +1,130 @@
+"""The member's account: plan, invoices (month, amount, due date, paid or not) and balance."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QTableWidget
+from PySide6.QtWidgets import QTableWidgetItem
+
+from kiosk.domain.members import InvoiceStatus, display_phone
+from kiosk.i18n import _, format_date, format_money, format_month, ngettext
+from kiosk.services.members import MemberAccount, get_account
+from ui.context import ScreenContext
+from ui.screens.base import Screen, button, label
+
+
+class MemberScreen(Screen):
+    sig_pay_requested = Signal(object)
+    """The navigator chose to take a payment; carries the `MemberAccount`."""
+    sig_back_requested = Signal()
+    """Back to the search."""
+
+    def __init__(self, ctx: ScreenContext) -> None:
+        super().__init__(ctx)
+        self.account: MemberAccount | None = None
+        self.identity = label()
+        self.plan = label()
+        self.balance = label("heading")
+        self.pending = label("banner")
+        self.pending.hide()
+        self.invoices = QTableWidget(0, 4)
+        self.invoices.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.invoices.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.invoices.verticalHeader().hide()
+        self.invoices.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.pay = button("pay", primary=True)
+        self.back = button("back")
+        row = QHBoxLayout()
+        row.addWidget(self.back)
+        row.addStretch(1)
+        row.addWidget(self.pay)
+        for widget in (self.identity, self.plan, self.balance, self.pending, self.error,
+                       self.invoices):
+            self.layout_.addWidget(widget)
+        self.layout_.addLayout(row)
+        self._connect_signals()
+        self.retranslate_ui()
+
+    def _connect_signals(self) -> None:
+        self.pay.clicked.connect(self._on_pay_clicked)
+        self.back.clicked.connect(self.sig_back_requested.emit)
+
+    def retranslate_ui(self) -> None:
+        self.invoices.setHorizontalHeaderLabels(
+            [_("Coverage month"), _("Amount due"), _("Due date"), _("Status")])
+        self.invoices.setAccessibleName(_("Invoices"))
+        self.pay.setText(_("Take a card payment"))
+        self.pay.setAccessibleName(_("Take a card payment"))
+        self.back.setText(_("Back to search"))
+        self.back.setAccessibleName(_("Back to search"))
+        if self.account is not None:
+            self._render(self.account)
+        else:
+            self.heading.setText(_("Member"))
+
+    def load(self, member_id: str) -> None:
+        """Read the member's account off the UI thread and show it."""
+        self.clear_error()
+        vault = self.ctx.core.vault
+        self.ctx.runner.run(lambda: get_account(member_id, vault=vault),
+                            on_done=self._render, on_error=self.show_error)
+
+    def clear(self) -> None:
+        """Forget the member (end of visit)."""
+        self.account = None
+        self.invoices.setRowCount(0)
+        for widget in (self.identity, self.plan, self.balance, self.pending):
+            widget.clear()
+
+    def _render(self, account: MemberAccount) -> None:
+        self.account = account
+        member = account.member
+        self.heading.setText(member.full_name)
+        self.identity.setText(_("Member ID {member_id} · born {birth} · {phone}").format(
+            member_id=member.member_id, birth=format_date(member.date_of_birth),
+            phone=display_phone(member.phone)))
+        plan = account.plan
+        self.plan.setText(
+            _("Plan: {plan} ({metal}) from {issuer}. Monthly premium you pay: {net}.").format(
+                plan=plan.name, metal=plan.metal_level, issuer=plan.issuer,
+                net=format_money(member.net_premium))
+            if plan else _("Plan details are not yet in this kiosk.")
+        )
+        self.balance.setText(_("Balance due: {amount}").format(
+            amount=format_money(max(account.balance, account.balance.zero()))))
+        self._render_pending(account)
+        self._render_invoices(account)
+        for widget in (self.identity, self.plan, self.balance):
+            widget.setAccessibleName(widget.text())
+        self.pay.setFocus()
+
+    def _render_pending(self, account: MemberAccount) -> None:
+        count = len(account.pending)
+        self.pending.setVisible(count > 0)
+        if count:
+            self.pending.setText(ngettext(
+                "{n} payment taken here is waiting to be confirmed by the exchange; "
+                "it is already counted in the balance.",
+                "{n} payments taken here are waiting to be confirmed by the exchange; "
+                "they are already counted in the balance.", count).format(n=count))
+            self.pending.setAccessibleName(self.pending.text())
+
+    def _render_invoices(self, account: MemberAccount) -> None:
+        self.invoices.setRowCount(len(account.invoices))
+        for row, inv in enumerate(account.invoices):
+            paid = inv.status is InvoiceStatus.PAID
+            status = _("Paid") if paid else _("Unpaid")
+            if inv.is_binder and not paid:
+                status = _("Unpaid — first payment")
+            cells = (format_month(inv.coverage_month), format_money(inv.amount_due),
+                     format_date(inv.due_date), status)
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignVCenter | (
+                    Qt.AlignmentFlag.AlignRight if col == 1 else Qt.AlignmentFlag.AlignLeft))
+                self.invoices.setItem(row, col, item)
+        self.invoices.resizeRowsToContents()
+
+    def _on_pay_clicked(self) -> None:
+        if self.account is not None:
+            self.sig_pay_requested.emit(self.account)

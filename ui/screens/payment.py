@@ -1,0 +1,183 @@
+"""Take a card payment: the balance or another amount, then the member uses the terminal."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QButtonGroup, QComboBox, QHBoxLayout, QRadioButton
+
+from kiosk.domain.money import Money, parse_amount
+from kiosk.errors import KioskError
+from kiosk.i18n import N_, _, format_money
+from kiosk.services.members import MemberAccount
+from kiosk.services.payments import PaymentContext, PaymentTaken, TakeCardPayment
+from kiosk.services.payments import take_card_payment
+from kiosk.terminal.sandbox import SandboxTerminal, Scenario
+from ui.context import ScreenContext
+from ui.screens.base import Screen, button, label, line_edit
+
+_SCENARIO_LABELS = {
+    Scenario.APPROVE: N_("Approved"),
+    Scenario.DECLINE_INSUFFICIENT_FUNDS: N_("Declined: not enough money"),
+    Scenario.DECLINE_EXPIRED_CARD: N_("Declined: expired card"),
+    Scenario.DECLINE_DO_NOT_HONOR: N_("Declined: bank refuses"),
+}
+
+
+class PaymentScreen(Screen):
+    sig_payment_taken = Signal(object)
+    """The payment is recorded in the vault; carries `PaymentTaken`."""
+    sig_back_requested = Signal()
+    """Back to the member's account without paying."""
+
+    def __init__(self, ctx: ScreenContext) -> None:
+        super().__init__(ctx)
+        self.account: MemberAccount | None = None
+        self.summary = label()
+        self.pay_balance = QRadioButton()
+        self.pay_other = QRadioButton()
+        self.choice = QButtonGroup(self)
+        self.choice.addButton(self.pay_balance)
+        self.choice.addButton(self.pay_other)
+        self.amount = line_edit()
+        self.amount.setInputMethodHints(Qt.InputMethodHint.ImhFormattedNumbersOnly)
+        self.limit = label("muted")
+        self.outcome = QComboBox()
+        self.outcome_label = label("muted")
+        self._sandbox = isinstance(ctx.core.terminal, SandboxTerminal)
+        for scenario in Scenario:
+            self.outcome.addItem("", scenario)
+        self.progress = label("banner")
+        self.progress.hide()
+        self.charge = button("pay", primary=True)
+        self.back = button("back")
+        self._build_layout()
+        self._connect_signals()
+        self.retranslate_ui()
+
+    def _build_layout(self) -> None:
+        for widget in (self.summary, self.pay_balance, self.pay_other, self.amount, self.limit):
+            self.layout_.addWidget(widget)
+        if self._sandbox:
+            self.layout_.addWidget(self.outcome_label)
+            self.layout_.addWidget(self.outcome)
+        else:
+            self.outcome.hide()
+            self.outcome_label.hide()
+        self.layout_.addWidget(self.error)
+        self.layout_.addWidget(self.progress)
+        self.layout_.addStretch(1)
+        row = QHBoxLayout()
+        row.addWidget(self.back)
+        row.addStretch(1)
+        row.addWidget(self.charge)
+        self.layout_.addLayout(row)
+
+    def _connect_signals(self) -> None:
+        self.charge.clicked.connect(self._on_charge_clicked)
+        self.back.clicked.connect(self.sig_back_requested.emit)
+        self.pay_other.toggled.connect(self._on_pay_other_toggled)
+        self.amount.returnPressed.connect(self._on_charge_clicked)
+        self.amount.textEdited.connect(self._on_amount_text_edited)
+
+    def retranslate_ui(self) -> None:
+        self.heading.setText(_("Take a card payment"))
+        self.pay_other.setText(_("Pay another amount"))
+        self.pay_other.setAccessibleName(_("Pay another amount"))
+        self.amount.setPlaceholderText(_("Amount in dollars, for example 125.50"))
+        self.amount.setAccessibleName(_("Amount to pay in dollars"))
+        self.outcome_label.setText(_("Demo only: how the sandbox card terminal answers"))
+        self.outcome.setAccessibleName(_("Demo card outcome"))
+        for index, scenario in enumerate(Scenario):
+            self.outcome.setItemText(index, _(_SCENARIO_LABELS[scenario]))
+        self.charge.setText(_("Charge the card"))
+        self.charge.setAccessibleName(_("Charge the card"))
+        self.back.setText(_("Back"))
+        self.back.setAccessibleName(_("Back to the member's account"))
+        self.progress.setText(_("Ask the member to insert, tap or swipe their card on the "
+                                "card reader. Waiting for the card reader…"))
+        self.progress.setAccessibleName(self.progress.text())
+        if self.account is not None:
+            self._render(self.account)
+
+    def start(self, account: MemberAccount) -> None:
+        """Prepare for a new payment for this member."""
+        self.account = account
+        self.clear_error()
+        self.amount.clear()
+        self.progress.hide()
+        self._set_busy(False)
+        owed = account.balance.cents > 0
+        self.pay_balance.setEnabled(owed)
+        (self.pay_balance if owed else self.pay_other).setChecked(True)
+        self._on_pay_other_toggled(not owed)
+        self._render(account)
+
+    def _render(self, account: MemberAccount) -> None:
+        balance = account.balance if account.balance.cents > 0 else Money.zero()
+        self.summary.setText(_("{name} · balance due {amount}").format(
+            name=account.member.full_name, amount=format_money(balance)))
+        self.summary.setAccessibleName(self.summary.text())
+        self.pay_balance.setText(_("Pay the balance: {amount}").format(
+            amount=format_money(balance)))
+        self.pay_balance.setAccessibleName(self.pay_balance.text())
+        self.limit.setText(_("The most that can be paid today is {amount}.").format(
+            amount=format_money(account.max_payment)))
+
+    def on_shown(self) -> None:
+        (self.amount if self.pay_other.isChecked() else self.charge).setFocus()
+
+    def _on_pay_other_toggled(self, checked: bool) -> None:
+        if checked and not self.amount.hasFocus():
+            self.amount.setFocus()
+        elif not checked:
+            self.amount.clear()
+
+    def _on_amount_text_edited(self, _text: str) -> None:
+        self.pay_other.setChecked(True)
+
+    def _chosen_amount(self) -> Money:
+        assert self.account is not None
+        if self.pay_balance.isChecked():
+            return self.account.balance
+        return parse_amount(self.amount.text())
+
+    def _set_busy(self, busy: bool) -> None:
+        for widget in (self.charge, self.back, self.amount, self.pay_balance, self.pay_other,
+                       self.outcome):
+            widget.setEnabled(not busy)
+        if not busy:
+            self.pay_balance.setEnabled(bool(self.account and self.account.balance.cents > 0))
+        self.progress.setVisible(busy)
+
+    def _on_charge_clicked(self) -> None:
+        if self.account is None or not self.charge.isEnabled() or self.ctx.session is None:
+            return
+        self.clear_error()
+        try:
+            amount = self._chosen_amount()
+        except KioskError as exc:
+            self.show_error(exc, self.amount)
+            return
+        if self._sandbox:
+            self.ctx.core.terminal.set_scenario(self.outcome.currentData())  # type: ignore[attr-defined]
+        core, session = self.ctx.core, self.ctx.session
+        pay_ctx = PaymentContext(kiosk_id=core.settings.kiosk_id, site=core.settings.site_name,
+                                 staff=session)
+        cmd = TakeCardPayment(member_id=self.account.member.member_id, amount=amount)
+        self._set_busy(True)
+        self.ctx.runner.run(
+            lambda: take_card_payment(cmd, ctx=pay_ctx, vault=core.vault,
+                                      terminal=core.terminal, clock=core.clock),
+            on_done=self._on_payment_done, on_error=self._on_payment_failed)
+
+    def _on_payment_done(self, taken: PaymentTaken) -> None:
+        self._set_busy(False)
+        self.ctx.nudge_sync()
+        self.sig_payment_taken.emit(taken)
+
+    def _on_payment_failed(self, error: Exception) -> None:
+        self._set_busy(False)
+        field = self.amount if getattr(error, "field", "") == "amount" else self.charge
+        if field is self.amount:
+            self.pay_other.setChecked(True)
+        self.show_error(error, field)

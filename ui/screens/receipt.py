@@ -1,0 +1,125 @@
+"""The receipt, shown at once: Pending until the exchange confirms, then Confirmed."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel
+
+from kiosk.domain.payments import PaymentStatus
+from kiosk.i18n import _
+from kiosk.services.receipts import Receipt, get_receipt
+from ui.context import ScreenContext
+from ui.printing import receipt_rows, save_pdf, status_text
+from ui.screens.base import Screen, button, label
+
+RECEIPT_FIELDS = 9  # every row of `receipt_rows` but the status, which has its own line
+
+
+class ReceiptScreen(Screen):
+    sig_done = Signal()
+    """The navigator finished with this member."""
+
+    def __init__(self, ctx: ScreenContext) -> None:
+        super().__init__(ctx)
+        self.receipt: Receipt | None = None
+        self.accepted = label("banner")
+        self.form = QFormLayout()
+        self.names: list[QLabel] = []
+        self.values: list[QLabel] = []
+        for _row in range(RECEIPT_FIELDS):
+            name, value = QLabel(), label()
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            name.setBuddy(value)
+            self.names.append(name)
+            self.values.append(value)
+            self.form.addRow(name, value)
+        self.status = label("status-pending")
+        self.saved = label("muted")
+        self.print_pdf = button("print")
+        self.done = button("done", primary=True)
+        row = QHBoxLayout()
+        row.addWidget(self.print_pdf)
+        row.addStretch(1)
+        row.addWidget(self.done)
+        self.layout_.addWidget(self.accepted)
+        self.layout_.addWidget(self.status)
+        self.layout_.addLayout(self.form)
+        self.layout_.addWidget(self.saved)
+        self.layout_.addWidget(self.error)
+        self.layout_.addStretch(1)
+        self.layout_.addLayout(row)
+        self._connect_signals()
+        self.retranslate_ui()
+
+    def _connect_signals(self) -> None:
+        self.print_pdf.clicked.connect(self._on_print_pdf_clicked)
+        self.done.clicked.connect(self.sig_done.emit)
+
+    def retranslate_ui(self) -> None:
+        self.heading.setText(_("Receipt"))
+        self.print_pdf.setText(_("Print to PDF"))
+        self.print_pdf.setAccessibleName(_("Print the receipt to a PDF file"))
+        self.done.setText(_("Done — next member"))
+        self.done.setAccessibleName(_("Done, next member"))
+        if self.receipt is not None:
+            self._render(self.receipt)
+
+    def show_payment(self, payment_id: str) -> None:
+        self.receipt = None
+        self.saved.clear()
+        self.clear_error()
+        self.refresh(payment_id)
+
+    def refresh(self, payment_id: str | None = None) -> None:
+        """Re-read the receipt (after a sync pass) so its status is always current."""
+        pid = payment_id or (self.receipt.payment_id if self.receipt else None)
+        if pid is None:
+            return
+        vault = self.ctx.core.vault
+        self.ctx.runner.run(lambda: get_receipt(pid, vault=vault), on_done=self._render,
+                            on_error=self.show_error)
+
+    def clear(self) -> None:
+        self.receipt = None
+        for widget in (*self.names, *self.values):
+            widget.clear()
+            widget.setAccessibleName("")
+        self.status.clear()
+        self.saved.clear()
+
+    def _render(self, receipt: Receipt) -> None:
+        self.receipt = receipt
+        rows = receipt_rows(receipt, self.ctx.core.settings.timezone)[:RECEIPT_FIELDS]
+        for (name, value), name_label, value_label in zip(rows, self.names, self.values,
+                                                          strict=True):
+            name_label.setText(name)
+            value_label.setText(value)
+            value_label.setAccessibleName(f"{name}: {value}")
+        confirmed = receipt.status is PaymentStatus.CONFIRMED
+        self.status.setProperty("role", "status-ok" if confirmed else "status-pending")
+        self.status.style().unpolish(self.status)
+        self.status.style().polish(self.status)
+        self.accepted.setText(
+            _("The exchange has this payment. Give the member the receipt.") if confirmed else
+            _("The payment is accepted and saved on this kiosk. It will be sent to the "
+              "exchange, now or as soon as the connection returns."))
+        self.accepted.setAccessibleName(self.accepted.text())
+        self.status.setText(status_text(receipt))
+        self.status.setAccessibleName(self.status.text())
+
+    def on_shown(self) -> None:
+        self.done.setFocus()
+
+    def _on_print_pdf_clicked(self) -> None:
+        if self.receipt is None:
+            return
+        settings = self.ctx.core.settings
+        path = settings.data_dir / "receipts" / f"{self.receipt.receipt_number}.pdf"
+        try:
+            save_pdf(self.receipt, path, settings.timezone)
+        except OSError as exc:
+            self.show_error(_("The PDF could not be saved ({reason}). Check the disk has space, "
+                              "then try again.").format(reason=exc.strerror or ""))
+            return
+        self.saved.setText(_("Saved as {path}").format(path=str(path)))
+        self.saved.setAccessibleName(self.saved.text())

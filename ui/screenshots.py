@@ -1,0 +1,128 @@
+"""Render every main screen to PNG at several window sizes, offscreen, with demo data.
+
+`python -m ui.screenshots OUT_DIR [--sizes 1280x800,1024x768]` starts a throw-away sandbox
+exchange and demo vault in a temporary folder, walks one visit (sign-in, search, member,
+payment, receipt) and saves `<screen>-<width>x<height>.png` for each. The README's pictures
+come from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from kiosk.bootstrap import build_core  # noqa: E402
+from kiosk.clock import SystemClock  # noqa: E402
+from kiosk.demo import DEMO_USERNAME, ensure_demo_staff  # noqa: E402
+from kiosk.i18n import set_language  # noqa: E402
+from kiosk.settings import load_settings  # noqa: E402
+from kiosk.terminal.sandbox import SandboxTerminal  # noqa: E402
+from sync.bootstrap import build_sync  # noqa: E402
+from sync.sandbox.server import SandboxProcess  # noqa: E402
+from ui import theme  # noqa: E402
+from ui.bridge import SyncBridge  # noqa: E402
+from ui.context import ScreenContext  # noqa: E402
+from ui.main_window import MainWindow  # noqa: E402
+from ui.tasks import TaskRunner  # noqa: E402
+
+DEFAULT_SIZES = ((1280, 800), (1024, 768))
+
+
+def _settle(app: QApplication, runner: TaskRunner, until: Callable[[], bool] = lambda: True,
+            seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if runner.busy == 0 and until():
+            break
+        time.sleep(0.02)
+    app.processEvents()
+
+
+def _save_all(window: MainWindow, app: QApplication, out: Path, name: str,
+              sizes: tuple[tuple[int, int], ...]) -> None:
+    for width, height in sizes:
+        window.resize(width, height)
+        app.processEvents()
+        window.grab().save(str(out / f"{name}-{width}x{height}.png"))
+
+
+def capture(out: Path, sizes: tuple[tuple[int, int], ...], language: str) -> None:
+    app = QApplication.instance() or QApplication(sys.argv)
+    theme.apply(app)
+    set_language(language)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp, \
+            SandboxProcess(db_path=Path(tmp) / "exchange.db") as sandbox:
+        settings = load_settings(Path(tmp) / "kiosk", demo=True, exchange_url=sandbox.url)
+        core = build_core(settings, clock=SystemClock(),
+                          terminal=SandboxTerminal(rng=random.Random(1)))
+        ensure_demo_staff(vault=core.vault, clock=core.clock)
+        bridge, runner = SyncBridge(), TaskRunner()
+        worker = build_sync(core, on_status=bridge.publish)
+        worker.run_once()
+        window = MainWindow(ScreenContext(core=core, runner=runner, nudge_sync=worker.nudge),
+                            bridge)
+        window.show()
+        worker.run_once()  # so the header shows the real connection status
+        _walk(window, app, runner, worker, out, sizes)
+        runner.shutdown()
+        window.close()
+        worker.stop()
+        core.close()
+
+
+def _walk(window: MainWindow, app: QApplication, runner: TaskRunner, worker: object,
+          out: Path, sizes: tuple[tuple[int, int], ...]) -> None:
+    from kiosk.domain.staff import Role, StaffSession
+
+    window.sign_in.username.setText(DEMO_USERNAME)
+    _settle(app, runner)
+    _save_all(window, app, out, "sign-in", sizes)
+    window._on_sign_in_signed_in(StaffSession(  # the code step itself is shown above
+        username=DEMO_USERNAME, display_name="Demo Navigator", role=Role.NAVIGATOR,
+        signed_in_at=SystemClock().now()))
+    window.search.query.setText("garc")
+    _settle(app, runner, lambda: window.search.results.count() > 0)
+    _save_all(window, app, out, "search", sizes)
+    window._on_search_member_chosen("M-100001")
+    _settle(app, runner, lambda: window.member.account is not None)
+    _save_all(window, app, out, "member", sizes)
+    window.member._on_pay_clicked()
+    _settle(app, runner)
+    _save_all(window, app, out, "payment", sizes)
+    window.payment.amount.setText("150.00")
+    window.payment.pay_other.setChecked(True)
+    window.payment._on_charge_clicked()
+    _settle(app, runner, lambda: window.receipt.receipt is not None)
+    _save_all(window, app, out, "receipt-pending", sizes)
+    worker.run_once()  # type: ignore[attr-defined]
+    window.receipt.refresh()
+    _settle(app, runner)
+    _save_all(window, app, out, "receipt-confirmed", sizes)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--sizes", default=",".join(f"{w}x{h}" for w, h in DEFAULT_SIZES))
+    parser.add_argument("--language", default="en")
+    args = parser.parse_args()
+    sizes = tuple(tuple(int(v) for v in s.split("x")) for s in args.sizes.split(","))
+    capture(args.out, sizes, args.language)  # type: ignore[arg-type]
+    print(f"screenshots written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
