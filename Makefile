@@ -38,6 +38,7 @@ i18n: $(TEST_STAMP)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check kiosk ui sync tests
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) build

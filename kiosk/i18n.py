@@ -13,7 +13,7 @@ import datetime as dt
 import gettext
 import io
 import threading
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from kiosk.domain.money import Money
@@ -49,7 +49,7 @@ def _compile_in_memory(po_path: Path) -> gettext.GNUTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-@lru_cache(maxsize=None)
+@cache
 def translator(code: str) -> gettext.NullTranslations:
     """The catalog for a language; the source language (and any unknown one) is identity."""
     folder = CATALOG_DIR / code / "LC_MESSAGES"
@@ -109,8 +109,10 @@ def format_date(day: dt.date, language: str | None = None, *, fmt: str = "medium
 def format_datetime(moment: dt.datetime, language: str | None = None, *,
                     tz: str | None = None) -> str:
     from babel.dates import format_datetime as babel_format_datetime
+    from babel.dates import get_timezone
 
-    return str(babel_format_datetime(moment, format="medium", tzinfo=tz,
+    return str(babel_format_datetime(moment, format="medium",
+                                     tzinfo=get_timezone(tz) if tz else None,
                                      locale=_locale(language)))
 
 

@@ -11,9 +11,11 @@ import logging
 import re
 from pathlib import Path
 
+_SECRET_WORDS = "code|totp|otp|password|passwd|secret|token|key"
 _PATTERNS = (
     (re.compile(r"\b(?:\d[ -]?){13,19}\b"), "[number]"),
-    (re.compile(r"(?i)\b(code|totp|otp|password|passwd|secret)(\W{1,3})\S+"), r"\1\2[redacted]"),
+    (re.compile(rf"(?i)\b((?:{_SECRET_WORDS})(?:[\s:=]+(?:{_SECRET_WORDS}))*[\s:=]+)\S+"),
+     r"\1[redacted]"),
     (re.compile(r"(?i)bearer\s+\S+"), "Bearer [redacted]"),
     (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "[email]"),
     (re.compile(r"\+?1?[ (.-]*\d{3}[ ).-]*\d{3}[ .-]*\d{4}\b"), "[phone]"),

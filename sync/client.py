@@ -66,7 +66,8 @@ class ExchangeClient:
                                             allow_redirects=False, **kwargs)
             with response:
                 body = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
-                return Answer(status=response.status_code, headers={k.lower(): v for k, v in response.headers.items()},
+                return Answer(status=response.status_code, headers={k.lower(): v for k, v
+                                       in response.headers.items()},
                               body=body)
         except requests.Timeout as exc:
             raise ExchangeUnreachable("timeout") from exc

@@ -145,7 +145,10 @@ class SyncWorker:
         for _ in range(MAX_PAGES_PER_PASS):
             try:
                 answer = self._client.changes(after=after)
-                page = json.loads(answer.body) if answer.status == 200 else None
+                if answer.status != 200:
+                    log.warning("changes feed answered %s; will try again", answer.status)
+                    return
+                page = json.loads(answer.body)
                 changes, after, more = page["changes"], int(page["next_after"]), page["has_more"]
                 result.pulled += cache.apply_changes(changes, next_after=after,
                                                      vault=self._vault).applied

@@ -210,3 +210,19 @@ def test_wrong_code_keeps_the_navigator_on_sign_in_with_a_message(
     qtbot.waitUntil(lambda: screen.error.isVisible(), timeout=10000)
     assert "not right" in screen.error.text()
     assert kiosk.window.visit.state is VisitState.SIGNED_OUT
+
+
+def test_switching_language_retranslates_without_losing_what_was_typed(kiosk: Kiosk,
+                                                                      qtbot: QtBot) -> None:
+    screen = kiosk.window.sign_in
+    qtbot.keyClicks(screen.username, DEMO_USERNAME)
+    header = kiosk.window.header
+    try:
+        header.language.setCurrentIndex(header.language.findData("es"))
+        assert screen.heading.text() == "Inicio de sesión del personal"
+        assert screen.submit.text() == "Iniciar sesión"
+        assert screen.username.text() == DEMO_USERNAME
+        assert kiosk.window.search.heading.text() != "Find the member"
+    finally:
+        header.language.setCurrentIndex(header.language.findData("en"))
+    assert screen.submit.text() == "Sign in"

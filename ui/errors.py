@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import logging
 
+from kiosk.domain.money import Money
 from kiosk.errors import KioskError
 from kiosk.i18n import N_, _, format_money
-from kiosk.domain.money import Money
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ and wires each screen's signals to the next step. It holds no business rules.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
@@ -158,7 +159,7 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _direction(code: str):  # type: ignore[no-untyped-def]
-    from PySide6.QtCore import Qt
-
-    return Qt.LayoutDirection.RightToLeft if is_right_to_left(code) else Qt.LayoutDirection.LeftToRight
+def _direction(code: str) -> Qt.LayoutDirection:
+    if is_right_to_left(code):
+        return Qt.LayoutDirection.RightToLeft
+    return Qt.LayoutDirection.LeftToRight

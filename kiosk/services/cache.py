@@ -61,7 +61,7 @@ _MEMBER_TEXT = ("member_id", "first_name", "last_name", "date_of_birth", "phone"
 
 
 def _upsert_member(conn: Any, d: Mapping[str, Any]) -> None:
-    values = [_text(d, name) for name in _MEMBER_TEXT]
+    values: list[str | int] = [_text(d, name) for name in _MEMBER_TEXT]
     folded = fold_for_search(f"{d['first_name']} {d['last_name']}")
     values += [_cents(d, "aptc_cents"), _cents(d, "net_premium_cents"), folded,
                phone_digits(str(d["phone"]))]

@@ -7,6 +7,7 @@ payment and the member's invoices) in the same transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable
@@ -118,6 +119,7 @@ def queue_summary(*, vault: Vault) -> QueueSummary:
     return vault.call(outbox.summary)
 
 
-def next_due_at(*, vault: Vault) -> Any:
+def next_due_at(*, vault: Vault) -> dt.datetime | None:
     """When the next queued row falls due (None when nothing waits)."""
-    return vault.call(outbox.next_due_at)
+    due: dt.datetime | None = vault.call(outbox.next_due_at)
+    return due

@@ -13,9 +13,9 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
-import sqlcipher3
+import sqlcipher3  # type: ignore[import-untyped]
 
 from kiosk.errors import VaultError, VaultKeyError, VaultNotEncryptedError
 from kiosk.store import migrations
@@ -23,7 +23,8 @@ from kiosk.store import migrations
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Connection = sqlcipher3.Connection
+# sqlcipher3 ships no type information; the connection is a DB-API connection.
+Connection: TypeAlias = Any
 _STOP = object()
 
 

@@ -9,8 +9,7 @@ from kiosk.domain.money import Money, parse_amount
 from kiosk.errors import KioskError
 from kiosk.i18n import N_, _, format_money
 from kiosk.services.members import MemberAccount
-from kiosk.services.payments import PaymentContext, PaymentTaken, TakeCardPayment
-from kiosk.services.payments import take_card_payment
+from kiosk.services.payments import PaymentContext, PaymentTaken, TakeCardPayment, take_card_payment
 from kiosk.terminal.sandbox import SandboxTerminal, Scenario
 from ui.context import ScreenContext
 from ui.screens.base import Screen, button, label, line_edit
