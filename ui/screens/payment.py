@@ -97,6 +97,9 @@ class PaymentScreen(Screen):
         self.progress.setAccessibleName(self.progress.text())
         if self.account is not None:
             self._render(self.account)
+        else:
+            self.pay_balance.setText(_("Pay the balance"))
+            self.pay_balance.setAccessibleName(_("Pay the balance"))
 
     def start(self, account: MemberAccount) -> None:
         """Prepare for a new payment for this member."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel
 
 from kiosk.domain.payments import PaymentStatus
@@ -28,7 +28,6 @@ class ReceiptScreen(Screen):
         self.values: list[QLabel] = []
         for _row in range(RECEIPT_FIELDS):
             name, value = QLabel(), label()
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             name.setBuddy(value)
             self.names.append(name)
             self.values.append(value)
