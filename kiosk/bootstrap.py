@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from kiosk.clock import Clock, SystemClock
+from kiosk.connectivity import Connectivity
 from kiosk.settings import Settings
 from kiosk.store.keys import key_for_vault
 from kiosk.store.vault import Vault
@@ -27,6 +28,7 @@ class Core:
     vault: Vault
     clock: Clock
     terminal: CardTerminal
+    connectivity: Connectivity
 
     def close(self) -> None:
         self.vault.close()
@@ -47,4 +49,5 @@ def build_core(
         vault=vault,
         clock=clock or SystemClock(),
         terminal=terminal or SandboxTerminal(),
+        connectivity=Connectivity(),
     )

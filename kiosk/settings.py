@@ -5,6 +5,7 @@ Demo mode uses its own data folder, so the demo vault can never be the real one.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 import platformdirs
 
 from kiosk import APP_NAME
+from kiosk.domain.limits import OfflineLimits
+from kiosk.domain.money import Money
 from kiosk.errors import KioskError
 
 # Clearly a demo value: the sandbox exchange accepts it, a real exchange never would.
@@ -31,6 +34,20 @@ class Settings:
     language: str = "en"
     sync_poll_seconds: float = 15.0
     http_timeout_seconds: float = 10.0
+    # Offline limits (see kiosk/domain/limits.py for where the defaults come from).
+    offline_max_payment_cents: int = 500_00
+    offline_max_total_cents: int = 5_000_00
+    offline_max_count: int = 50
+    offline_max_age_hours: int = 7 * 24
+
+    @property
+    def offline_limits(self) -> OfflineLimits:
+        return OfflineLimits(
+            per_payment=Money(cents=self.offline_max_payment_cents),
+            total_queued=Money(cents=self.offline_max_total_cents),
+            queued_count=self.offline_max_count,
+            max_age=dt.timedelta(hours=self.offline_max_age_hours),
+        )
 
     @property
     def vault_path(self) -> Path:

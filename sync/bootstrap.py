@@ -19,4 +19,5 @@ def build_sync(core: Core, *, on_status: Callable[[SyncStatus], None]) -> SyncWo
         timeout=(3.05, settings.http_timeout_seconds),
     )
     return SyncWorker(vault=core.vault, clock=core.clock, client=client, on_status=on_status,
-                      poll_seconds=settings.sync_poll_seconds)
+                      poll_seconds=settings.sync_poll_seconds,
+                      connectivity=core.connectivity)

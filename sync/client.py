@@ -7,6 +7,7 @@ deciding what an answer means is `sync.policy`'s job.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -87,6 +88,24 @@ class ExchangeClient:
     def changes(self, *, after: int, limit: int = 500) -> Answer:
         """One page of the changes feed after the cursor `after`."""
         return self._request("GET", "/v1/changes", params={"after": after, "limit": limit})
+
+    def lookup(self, idempotency_key: str) -> Answer:
+        """What the exchange did with a key (after a crash, before anything is re-sent)."""
+        return self._request("GET", f"/v1/operations/{idempotency_key}")
+
+    def batch(self, operations: list[tuple[str, str, bytes]]) -> Answer:
+        """POST up to 100 (endpoint, key, payload) operations in one request.
+
+        Each payload goes as the exact string of its stored bytes, so the exchange hashes the
+        same bytes a single POST would carry.
+        """
+        body = json.dumps({"operations": [
+            {"idempotency_key": key, "method": "POST", "path": endpoint,
+             "body": payload.decode("utf-8")}
+            for endpoint, key, payload in operations
+        ]}).encode("utf-8")
+        return self._request("POST", "/v1/batch", data=body,
+                             headers={"Content-Type": "application/json"})
 
     def send(self, *, endpoint: str, idempotency_key: str, payload: bytes) -> Answer:
         """POST stored payload bytes under their stored key, exactly as they were queued."""

@@ -71,10 +71,10 @@ def classify(answer: Answer, *, attempts: int, now: dt.datetime,
     if status in (401, 403):
         return Outcome(action=Action.PAUSE, reason="device_not_authorized", status=status,
                        retry_at=later)
-    if status in (429, 503):
+    if status in (409, 429, 503):
         when = retry_after(answer.headers.get("retry-after"), now) or later
         return Outcome(action=Action.RETRY, reason=reason, status=status, retry_at=when)
-    if status == 409 or status >= 500 or status < 400:
+    if status >= 500 or status < 400:
         return Outcome(action=Action.RETRY, reason=reason, status=status, retry_at=later)
     return Outcome(action=Action.NEEDS_ATTENTION, reason=reason, status=status,
                    body=answer.body)

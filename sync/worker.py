@@ -3,6 +3,10 @@
 It runs on its own thread (a plain Python thread; no Qt here) and reports a `SyncStatus` value
 through a callback after every pass. The UI turns that callback into a queued Qt signal, so the
 worker never touches a widget. `run_once` does one pass synchronously, for tests and tools.
+
+A pass: probe the exchange; look up rows a crash left in 'sending' (by key) before anything is
+re-sent; pull the changes feed; send due rows in batches of up to 100 and record each batch's
+outcomes in one vault transaction.
 """
 
 from __future__ import annotations
@@ -17,24 +21,28 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from kiosk.clock import Clock
+from kiosk.connectivity import Connectivity
 from kiosk.errors import KioskError
 from kiosk.outbox import OutboxItem
 from kiosk.outbox.outcome import Action, Outcome
 from kiosk.services import cache, delivery
 from kiosk.store.vault import Vault
 from sync import policy
-from sync.client import ExchangeClient, ExchangeUnreachable
+from sync.batch import MAX_BATCH, UnreadableBatch, lookup_answer, split_batch_answer
+from sync.client import Answer, ExchangeClient, ExchangeUnreachable
 
 log = logging.getLogger(__name__)
 
 OFFLINE_PROBE_SECONDS = 5.0
 MAX_PAGES_PER_PASS = 50
+STALL_ATTEMPTS = 5  # the head of the queue failing this often, while online, is a problem
 
 
 class Connection(StrEnum):
     ONLINE = "online"  # the exchange answers
     OFFLINE = "offline"  # the exchange cannot be reached; payments wait safely
-    SYNCING = "syncing"  # a pass is sending or pulling right now
+    SYNCING = "syncing"  # a pass is sending right now
+    PROBLEM = "problem"  # online, but the queue does not move or items need attention
     PAUSED = "paused"  # the exchange refused the device credential; a supervisor must act
 
 
@@ -47,6 +55,7 @@ class SyncStatus:
     needs_attention: int = 0
     oldest_waiting_since: dt.datetime | None = None
     last_contact: dt.datetime | None = None
+    stalled: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -55,7 +64,9 @@ class PassResult:
 
     online: bool = False
     pulled: int = 0
+    recovered: int = 0
     sent: int = 0
+    requests: int = 0
     confirmed: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
 
@@ -65,24 +76,26 @@ class SyncWorker:
 
     def __init__(self, *, vault: Vault, clock: Clock, client: ExchangeClient,
                  on_status: Callable[[SyncStatus], None] = lambda status: None,
-                 rng: random.Random | None = None, poll_seconds: float = 15.0) -> None:
+                 rng: random.Random | None = None, poll_seconds: float = 15.0,
+                 connectivity: Connectivity | None = None, batch_size: int = MAX_BATCH) -> None:
         self._vault = vault
         self._clock = clock
         self._client = client
         self._on_status = on_status
         self._rng = rng or random.Random()
         self._poll_seconds = poll_seconds
+        self._connectivity = connectivity or Connectivity()
+        self._batch_size = max(1, min(batch_size, MAX_BATCH))
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._online = False
         self._paused = False
-        self._last_contact: dt.datetime | None = None
+        self._use_batch = True
 
     # -- control, from any thread -------------------------------------------------------------
     def start(self) -> None:
-        """Start the background thread. Rows a crash left in 'sending' are queued again first."""
-        delivery.release_interrupted(vault=self._vault, clock=self._clock)
+        """Start the background thread."""
         self._thread = threading.Thread(target=self._loop, name="sync", daemon=True)
         self._thread.start()
 
@@ -95,8 +108,18 @@ class SyncWorker:
         self._client.close()
 
     def nudge(self) -> None:
-        """Run a pass now (after a payment is taken, or when a person presses Send now)."""
+        """Run a pass now (after a payment is taken)."""
         self._wake.set()
+
+    def send_now(self) -> None:
+        """A person pressed "Send now": skip every backoff wait, resume if paused, run a pass."""
+        delivery.send_now(vault=self._vault, clock=self._clock)
+        self._paused = False
+        self._wake.set()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
 
     # -- the passes ---------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -112,27 +135,29 @@ class SyncWorker:
         if not self._online:
             return OFFLINE_PROBE_SECONDS
         due = delivery.next_due_at(vault=self._vault)
-        if due is None:
+        if due is None or self._paused:
             return self._poll_seconds
         wait = (due - self._clock.now()).total_seconds()
         return max(0.05, min(self._poll_seconds, wait))
 
     def run_once(self) -> PassResult:
-        """One pass: check the exchange is there, pull changes, send what is due, report."""
+        """One pass: probe, recover interrupted rows, pull changes, send what is due, report."""
         result = PassResult()
         self._report_syncing()
         result.online = self._client.health()
         self._set_online(result.online)
-        if result.online:
+        if result.online and not self._paused:
+            self._recover(result)
+        if self._online:
             self._pull(result)
-            if not self._paused:
-                self._drain(result)
+        if self._online and not self._paused:
+            self._drain(result)
         self._report()
         return result
 
     def _set_online(self, online: bool) -> None:
-        if online:
-            self._last_contact = self._clock.now()
+        now = self._clock.now()
+        self._connectivity.mark(online=online, at=now)
         if online and not self._online:
             woken = delivery.wake_after_reconnect(vault=self._vault, clock=self._clock)
             log.info("exchange reachable; %d waiting item(s) due now", woken)
@@ -161,56 +186,120 @@ class SyncWorker:
             if not more:
                 return
 
-    def _drain(self, result: PassResult) -> None:
-        while not self._stopping.is_set():
-            items = delivery.claim_due(vault=self._vault, clock=self._clock, limit=1)
-            if not items:
-                return
-            for item in items:
-                outcome = self._deliver(item)
-                result.sent += 1
-                result.outcomes.append(outcome)
-                state = delivery.record_outcome(item, outcome, vault=self._vault,
-                                                clock=self._clock)
-                result.confirmed += state == "confirmed"
-                if outcome.action is Action.PAUSE:
-                    self._paused = True
-                    return
-                if outcome.action is Action.RETRY and outcome.status is None:
-                    return  # the exchange went away mid-pass; the probe will tell when it is back
+    # -- recovery after a crash ---------------------------------------------------------------
+    def _recover(self, result: PassResult) -> None:
+        """Rows a previous run left in 'sending': ask the exchange what happened to each key."""
+        for item in delivery.interrupted(vault=self._vault):
+            outcome = self._looked_up(item)
+            if outcome is None:
+                return  # unreachable again; the rows stay in 'sending' until the next pass
+            delivery.record_outcome(item, outcome, vault=self._vault, clock=self._clock)
+            result.recovered += 1
 
-    def _deliver(self, item: OutboxItem) -> Outcome:
+    def _looked_up(self, item: OutboxItem) -> Outcome | None:
         now = self._clock.now()
         try:
-            answer = self._client.send(endpoint=item.endpoint,
-                                       idempotency_key=item.idempotency_key,
-                                       payload=item.payload)
-        except ExchangeUnreachable as exc:
-            log.info("outbox %s not delivered: %s", item.id, exc.reason)
+            answer = self._client.lookup(item.idempotency_key)
+        except ExchangeUnreachable:
             self._set_online(False)
-            return policy.unreachable(exc.reason, attempts=item.attempts, now=now, rng=self._rng)
-        outcome = policy.classify(answer, attempts=item.attempts, now=now, rng=self._rng)
-        log.info("outbox %s answered %s: %s", item.id, answer.status, outcome.action)
-        return outcome
+            return None
+        if answer.status == 404:
+            log.info("outbox %s never reached the exchange; sending it again", item.id)
+            return Outcome(action=Action.RETRY, reason="not_received", retry_at=now)
+        if answer.status != 200:
+            return policy.classify(answer, attempts=item.attempts, now=now, rng=self._rng)
+        try:
+            stored = lookup_answer(answer)
+        except UnreadableBatch:
+            return policy.unreachable("unreadable_answer", attempts=item.attempts, now=now,
+                                      rng=self._rng)
+        if stored is None:
+            return Outcome(action=Action.RETRY, reason="exchange_processing",
+                           retry_at=now + dt.timedelta(seconds=2))
+        return policy.classify(stored, attempts=item.attempts, now=now, rng=self._rng)
+
+    # -- sending ------------------------------------------------------------------------------
+    def _drain(self, result: PassResult) -> None:
+        while not self._stopping.is_set():
+            items = delivery.claim_due(vault=self._vault, clock=self._clock,
+                                       limit=self._batch_size if self._use_batch else 1)
+            if not items:
+                return
+            outcomes = self._deliver(items)
+            result.requests += 1
+            result.sent += len(items)
+            result.outcomes += outcomes
+            states = delivery.record_outcomes(list(zip(items, outcomes, strict=True)),
+                                              vault=self._vault, clock=self._clock)
+            result.confirmed += sum(state == "confirmed" for state in states)
+            if any(o.action is Action.PAUSE for o in outcomes):
+                self._paused = True
+                log.error("the exchange refused the device credential; sending paused")
+                return
+            if any(o.action is Action.RETRY for o in outcomes):
+                # Unreachable, busy or unsure: stop this pass rather than press on; rows
+                # still due are picked up by the next pass, which comes at once.
+                return
+
+    def _deliver(self, items: list[OutboxItem]) -> list[Outcome]:
+        now = self._clock.now()
+        try:
+            answers = self._send(items)
+        except ExchangeUnreachable as exc:
+            log.info("%d item(s) not delivered: %s", len(items), exc.reason)
+            self._set_online(False)
+            return [policy.unreachable(exc.reason, attempts=i.attempts, now=now, rng=self._rng)
+                    for i in items]
+        except UnreadableBatch as exc:
+            log.warning("batch answer unreadable (%s); outcome unknown, will ask again", exc)
+            return [policy.unreachable("unreadable_answer", attempts=i.attempts, now=now,
+                                       rng=self._rng) for i in items]
+        return [policy.classify(answer, attempts=item.attempts, now=now, rng=self._rng)
+                for item, answer in zip(items, answers, strict=True)]
+
+    def _send(self, items: list[OutboxItem]) -> list[Answer]:
+        if not self._use_batch or len(items) == 1:
+            item = items[0]
+            return [self._client.send(endpoint=item.endpoint,
+                                      idempotency_key=item.idempotency_key,
+                                      payload=item.payload)]
+        answer = self._client.batch([(i.endpoint, i.idempotency_key, i.payload) for i in items])
+        if answer.status in (404, 405):
+            log.warning("the exchange has no batch endpoint; sending one at a time")
+            self._use_batch = False
+        if answer.status != 200:
+            # The whole request was refused (credential, overload, no batch endpoint): each
+            # operation gets that answer, so the policy table decides for all of them alike.
+            return [answer] * len(items)
+        return split_batch_answer(answer, [i.idempotency_key for i in items])
 
     # -- status -------------------------------------------------------------------------------
     def _report_syncing(self) -> None:
         # Only worth showing when something is waiting to go out.
         if self._online and not self._paused:
-            self._emit(Connection.SYNCING, only_if_waiting=True)
+            self._emit(syncing=True)
 
     def _report(self) -> None:
-        if self._paused:
-            self._emit(Connection.PAUSED)
-        else:
-            self._emit(Connection.ONLINE if self._online else Connection.OFFLINE)
+        self._emit(syncing=False)
 
-    def _emit(self, connection: Connection, *, only_if_waiting: bool = False) -> None:
+    def _emit(self, *, syncing: bool) -> None:
         summary = delivery.queue_summary(vault=self._vault)
-        if only_if_waiting and not summary.waiting:
+        if syncing and not summary.waiting:
             return
+        stalled = self._online and summary.head_attempts >= STALL_ATTEMPTS
+        if self._paused:
+            connection = Connection.PAUSED
+        elif not self._online:
+            connection = Connection.OFFLINE
+        elif syncing:
+            connection = Connection.SYNCING
+        elif stalled or summary.needs_attention:
+            connection = Connection.PROBLEM
+        else:
+            connection = Connection.ONLINE
         self._on_status(SyncStatus(
             connection=connection, waiting=summary.waiting,
             needs_attention=summary.needs_attention,
-            oldest_waiting_since=summary.oldest_created_at, last_contact=self._last_contact,
+            oldest_waiting_since=summary.oldest_created_at,
+            last_contact=self._connectivity.last_contact, stalled=stalled,
         ))

@@ -147,3 +147,34 @@ def display_phone(e164: str) -> str:
     if len(digits) != 10:
         return e164
     return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later, clamped to the month's end (Jan 31 + 1 → Feb 28)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    following = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return min(day.replace(year=year, month=month, day=1) + dt.timedelta(days=day.day - 1),
+               following - dt.timedelta(days=1))
+
+
+def grace_months(member: Member, *, state_grace_months: int = 1) -> int:
+    """Grace after a missed due date: none for a first (binder) payment, three months for
+    members with advance premium tax credits (45 CFR 156.270(d)), else the state's rule."""
+    if member.status is MemberStatus.BINDER_DUE:
+        return 0
+    return 3 if member.aptc.cents > 0 else state_grace_months
+
+
+def payment_deadline(member: Member, invoices: list[Invoice], *, earlier: Money, amount: Money,
+                     today: dt.date, state_grace_months: int = 1) -> dt.date | None:
+    """The date this payment must reach the exchange by to count: the due date of the oldest
+    invoice it pays, or, once that has passed, the end of the grace period."""
+    months = months_covered(invoices, earlier=earlier, amount=amount)
+    due = [inv for inv in invoices if inv.coverage_month in months]
+    if not due:
+        return None
+    first = min(due, key=lambda inv: inv.coverage_month)
+    if first.due_date >= today or first.is_binder:
+        return first.due_date
+    return add_months(first.due_date, grace_months(member, state_grace_months=state_grace_months))

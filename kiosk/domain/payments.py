@@ -14,6 +14,7 @@ class PaymentStatus(StrEnum):
     PENDING = "pending"  # recorded at the kiosk, not yet confirmed by the exchange
     CONFIRMED = "confirmed"  # the exchange holds it and gave a confirmation number
     NEEDS_ATTENTION = "needs_attention"  # the exchange refused it; staff must act
+    CANCELLED = "cancelled"  # a supervisor cancelled it before it was sent; refund the card
 
 
 class TerminalResult(StrEnum):

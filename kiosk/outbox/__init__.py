@@ -24,6 +24,7 @@ class OutboxState(StrEnum):
     CONFIRMED = "confirmed"  # the exchange accepted it (first time or as a replay)
     DECLINED = "declined"  # the exchange answered definitively that it will not take it
     NEEDS_ATTENTION = "needs_attention"  # a person must look at it; never retried by itself
+    CANCELLED = "cancelled"  # a supervisor cancelled it before it was ever sent
 
 
 WAITING_STATES = (OutboxState.QUEUED, OutboxState.SENDING)
@@ -53,6 +54,7 @@ class QueueSummary:
     waiting: int
     needs_attention: int
     oldest_created_at: dt.datetime | None
+    head_attempts: int = 0  # attempts made on the oldest waiting row (for the stall guard)
 
 
 def _next_seq(conn: Any) -> int:
@@ -147,18 +149,6 @@ def claim_due(conn: Any, *, now: dt.datetime, limit: int) -> list[OutboxItem]:
     return [get(conn, item.id) for item in items]
 
 
-def release_sending(conn: Any, *, now: dt.datetime) -> int:
-    """Put rows left in 'sending' (by a crash or a stop) back in the queue, due at once.
-
-    Safe because a re-send carries the same key and bytes: the exchange replays its answer.
-    """
-    cursor = conn.execute(
-        "UPDATE outbox SET state = 'queued', next_attempt_at = ? WHERE state = 'sending'",
-        (to_iso(now),),
-    )
-    return int(cursor.rowcount)
-
-
 def finish(
     conn: Any,
     item_id: int,
@@ -194,12 +184,32 @@ def summary(conn: Any) -> QueueSummary:
     row = conn.execute(
         "SELECT sum(state IN ('queued', 'sending')), sum(state = 'needs_attention'),"
         " min(CASE WHEN state IN ('queued', 'sending') THEN created_at END) FROM outbox"
+        " WHERE state IN ('queued', 'sending', 'needs_attention')"
+    ).fetchone()
+    head = conn.execute(
+        "SELECT attempts FROM outbox WHERE state IN ('queued', 'sending') ORDER BY id LIMIT 1"
     ).fetchone()
     return QueueSummary(
         waiting=int(row[0] or 0),
         needs_attention=int(row[1] or 0),
         oldest_created_at=from_iso(row[2]) if row[2] else None,
+        head_attempts=int(head[0]) if head else 0,
     )
+
+
+def in_state(conn: Any, state: OutboxState) -> list[OutboxItem]:
+    """Every row in `state`, oldest first."""
+    rows = conn.execute("SELECT * FROM outbox WHERE state = ? ORDER BY id", (state,))
+    return [_item(row) for row in rows]
+
+
+def make_all_due(conn: Any, *, now: dt.datetime) -> int:
+    """Every queued row is due now ("Send now"): the backoff wait is skipped once."""
+    cursor = conn.execute(
+        "UPDATE outbox SET next_attempt_at = ? WHERE state = 'queued' AND next_attempt_at > ?",
+        (to_iso(now), to_iso(now)),
+    )
+    return int(cursor.rowcount)
 
 
 UNREACHABLE_REASONS = ("connection_error", "timeout", "incomplete_answer")

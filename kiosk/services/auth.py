@@ -107,7 +107,7 @@ def _password_ok(stored_hash: str, password: str) -> bool:
         return False
 
 
-def sign_in(cmd: SignIn, *, vault: Vault, clock: Clock) -> StaffSession:
+def sign_in(cmd: SignIn, *, vault: Vault, clock: Clock, action: str = "signin") -> StaffSession:
     """Check password and code; on success record the code's step so it is never accepted again.
 
     Raises AuthError with code `auth_failed` for a wrong username, password or code (one code,
@@ -123,14 +123,29 @@ def sign_in(cmd: SignIn, *, vault: Vault, clock: Clock) -> StaffSession:
         ).fetchone()
     )
     password_ok = _password_ok(row["password_hash"] if row else _DUMMY_HASH, cmd.password)
-    outcome = vault.write(lambda conn: _accept_code(conn, username, code, now, password_ok))
+    outcome = vault.write(lambda conn: _accept_code(conn, username, code, now, password_ok,
+                                                    action))
     if isinstance(outcome, AuthError):
         raise outcome
     return outcome
 
 
+_RANK = {Role.NAVIGATOR: 0, Role.SUPERVISOR: 1, Role.ADMINISTRATOR: 2}
+
+
+def step_up(cmd: SignIn, *, vault: Vault, clock: Clock, purpose: str,
+            min_role: Role = Role.SUPERVISOR) -> StaffSession:
+    """Ask for password and a fresh code again before a sensitive action (an override, a
+    cancellation). The code is consumed like a sign-in code. Raises AuthError as `sign_in`
+    does, or with code `supervisor_required` when the person's role is too low."""
+    session = sign_in(cmd, vault=vault, clock=clock, action=f"stepup.{purpose}")
+    if _RANK[session.role] < _RANK[min_role]:
+        raise AuthError(code="supervisor_required")
+    return session
+
+
 def _accept_code(
-    conn: Any, username: str, code: str, now: dt.datetime, password_ok: bool
+    conn: Any, username: str, code: str, now: dt.datetime, password_ok: bool, action: str
 ) -> StaffSession | AuthError:
     """Inside one transaction: check the code's step is new, store it, audit the outcome.
 
@@ -140,17 +155,17 @@ def _accept_code(
         "SELECT * FROM staff WHERE username = ? AND active = 1", (username,)
     ).fetchone()
     if row is None or not password_ok:
-        audit.record(conn, at=now, actor=username, action="signin.refused", detail="password")
+        audit.record(conn, at=now, actor=username, action=f"{action}.refused", detail="password")
         return AuthError(code="auth_failed")
     step = _matching_step(row["totp_secret"], code, now) if len(code) == 6 else None
     if step is None:
-        audit.record(conn, at=now, actor=username, action="signin.refused", detail="code")
+        audit.record(conn, at=now, actor=username, action=f"{action}.refused", detail="code")
         return AuthError(code="auth_failed")
     if step <= row["last_totp_step"]:
-        audit.record(conn, at=now, actor=username, action="signin.refused", detail="replay")
+        audit.record(conn, at=now, actor=username, action=f"{action}.refused", detail="replay")
         return AuthError(code="code_reused")
     conn.execute("UPDATE staff SET last_totp_step = ? WHERE username = ?", (step, username))
-    audit.record(conn, at=now, actor=username, action="signin")
+    audit.record(conn, at=now, actor=username, action=action)
     return StaffSession(
         username=username,
         display_name=row["display_name"],

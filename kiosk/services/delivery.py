@@ -18,10 +18,14 @@ from kiosk.clock import Clock, to_iso
 from kiosk.domain.payments import PaymentStatus
 from kiosk.outbox import OutboxItem, OutboxState, QueueSummary
 from kiosk.outbox.outcome import Action, Outcome
+from kiosk.services import audit
 from kiosk.services.cache import BadChangeError, upsert_invoice
 from kiosk.store.vault import Vault
 
 log = logging.getLogger(__name__)
+
+# Refusals that mean the kiosk itself did something wrong: they raise an alert.
+ALERT_REASONS = ("idempotency_key_reused", "kiosk_sequence_reused", "payment_id_reused")
 
 
 class UnreadableAnswerError(BadChangeError):
@@ -34,12 +38,6 @@ def claim_due(*, vault: Vault, clock: Clock, limit: int = 100) -> list[OutboxIte
     """Mark due rows as sending and return them. Only the sync worker calls this."""
     now = clock.now()
     return vault.write(lambda conn: outbox.claim_due(conn, now=now, limit=limit))
-
-
-def release_interrupted(*, vault: Vault, clock: Clock) -> int:
-    """At start-up: rows a previous run left in 'sending' go back to the queue, due now."""
-    now = clock.now()
-    return vault.write(lambda conn: outbox.release_sending(conn, now=now))
 
 
 def wake_after_reconnect(*, vault: Vault, clock: Clock) -> int:
@@ -111,7 +109,36 @@ def record_outcome(item: OutboxItem, outcome: Outcome, *, vault: Vault,
     A success answer that cannot be read is kept in the queue (the exchange will replay the
     same answer for the same key), never marked confirmed on a guess.
     """
-    return vault.write(lambda conn: _record(conn, item, outcome, clock))
+    return record_outcomes([(item, outcome)], vault=vault, clock=clock)[0]
+
+
+def record_outcomes(results: list[tuple[OutboxItem, Outcome]], *, vault: Vault,
+                    clock: Clock) -> list[OutboxState]:
+    """Store the outcomes of a whole batch in one transaction; returns each row's new state."""
+
+    def store(conn: Any) -> list[OutboxState]:
+        states = []
+        for item, outcome in results:
+            if outcome.reason in ALERT_REASONS:
+                log.error("ALERT outbox %s refused as %s: a kiosk bug, not re-keyed",
+                          item.id, outcome.reason)
+                audit.record(conn, at=clock.now(), actor="sync", action="outbox.alert",
+                             subject=item.idempotency_key, detail=outcome.reason)
+            states.append(_record(conn, item, outcome, clock))
+        return states
+
+    return vault.write(store)
+
+
+def interrupted(*, vault: Vault) -> list[OutboxItem]:
+    """Rows left in 'sending': their outcome is unknown until the exchange is asked."""
+    return vault.call(lambda conn: outbox.in_state(conn, OutboxState.SENDING))
+
+
+def send_now(*, vault: Vault, clock: Clock) -> int:
+    """Skip the backoff wait for every queued row ("Send now"). Returns how many."""
+    now = clock.now()
+    return vault.write(lambda conn: outbox.make_all_due(conn, now=now))
 
 
 def queue_summary(*, vault: Vault) -> QueueSummary:

@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk import outbox
-from kiosk.clock import Clock, to_iso
-from kiosk.domain.members import months_covered
+from kiosk.clock import Clock, from_iso, to_iso
+from kiosk.domain.members import months_covered, payment_deadline
 from kiosk.domain.money import Money, total
 from kiosk.domain.payments import CardAuthorization, PaymentStatus, TerminalResult, validate_amount
 from kiosk.domain.staff import StaffSession
-from kiosk.errors import PaymentDeclinedError
+from kiosk.connectivity import Connectivity
+from kiosk.domain.limits import OfflineLimits, QueuedPayments, breaches
+from kiosk.domain.staff import Role
+from kiosk.errors import AuthError, KioskError, PaymentDeclinedError
 from kiosk.services import audit
 from kiosk.services.members import MemberAccount, get_account
 from kiosk.store.vault import Vault
@@ -42,6 +45,13 @@ class PaymentContext:
 class TakeCardPayment:
     member_id: str
     amount: Money
+    override_by: StaffSession | None = None  # a supervisor who approved breaking a limit
+
+
+class OfflineLimitError(KioskError):
+    """The exchange is unreachable and this payment would break an offline limit."""
+
+    code = "offline_limit"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,6 +121,7 @@ def _finish_declined(conn: Any, *, auth: CardAuthorization, ctx: PaymentContext,
 def _record_approved(
     conn: Any, *, cmd: TakeCardPayment, ctx: PaymentContext, auth: CardAuthorization,
     account: MemberAccount, payment_id: str, new_key: Callable[[], uuid.UUID], now: dt.datetime,
+    offline: bool,
 ) -> PaymentTaken:
     item = outbox.enqueue(
         conn, kind="payment", member_id=cmd.member_id, subject_id=payment_id,
@@ -121,6 +132,8 @@ def _record_approved(
     receipt = f"R-{ctx.kiosk_id}-{item.kiosk_seq:06d}"
     earlier = total([p.amount for p in account.pending])
     months = months_covered(account.invoices, earlier=earlier, amount=cmd.amount)
+    deadline = payment_deadline(account.member, account.invoices, earlier=earlier,
+                                amount=cmd.amount, today=now.date())
     conn.execute(
         "UPDATE card_attempts SET result = 'approved', finished_at = ? WHERE sale_reference = ?",
         (to_iso(now), auth.sale_reference),
@@ -128,17 +141,51 @@ def _record_approved(
     conn.execute(
         "INSERT INTO payments (payment_id, receipt_number, member_id, amount_cents, currency,"
         " method, brand, last4, card_token, auth_code, entry_mode, sale_reference,"
-        " coverage_months, navigator, site, captured_at, status)"
-        " VALUES (?,?,?,?,?,'card',?,?,?,?,?,?,?,?,?,?,?)",
+        " coverage_months, navigator, site, captured_at, status, deadline, offline, override_by)"
+        " VALUES (?,?,?,?,?,'card',?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (payment_id, receipt, cmd.member_id, cmd.amount.cents, cmd.amount.currency, auth.brand,
          auth.last4, auth.token, auth.auth_code, auth.entry_mode, auth.sale_reference,
-         json.dumps(months), ctx.staff.username, ctx.site, to_iso(now), PaymentStatus.PENDING),
+         json.dumps(months), ctx.staff.username, ctx.site, to_iso(now), PaymentStatus.PENDING,
+         deadline.isoformat() if deadline else None, int(offline),
+         cmd.override_by.username if cmd.override_by else ""),
     )
+    if cmd.override_by is not None:
+        audit.record(conn, at=now, actor=cmd.override_by.username,
+                     action="offline_limit.override", subject=payment_id,
+                     detail=f"for {ctx.staff.username}")
     audit.record(conn, at=now, actor=ctx.staff.username, action="payment.taken",
                  subject=payment_id, detail=f"{cmd.amount.cents} {cmd.amount.currency}")
     return PaymentTaken(payment_id=payment_id, receipt_number=receipt, member_id=cmd.member_id,
                         amount=cmd.amount, outbox_id=item.id,
                         idempotency_key=item.idempotency_key)
+
+
+def _queued_payments(conn: Any) -> QueuedPayments:
+    row = conn.execute(
+        "SELECT count(*), coalesce(sum(p.amount_cents), 0), min(o.created_at) FROM outbox o"
+        " JOIN payments p ON p.payment_id = o.subject_id"
+        " WHERE o.kind = 'payment' AND o.state IN ('queued', 'sending')"
+    ).fetchone()
+    return QueuedPayments(count=int(row[0]), total=Money(cents=int(row[1])),
+                          oldest=from_iso(row[2]) if row[2] else None)
+
+
+def offline_breaches(amount: Money, *, vault: Vault, limits: OfflineLimits,
+                     now: dt.datetime) -> list[str]:
+    """The offline limits a payment of `amount` would break if taken now, offline."""
+    queued = vault.call(_queued_payments)
+    return breaches(amount, queued, limits, now)
+
+
+def _check_offline(cmd: TakeCardPayment, *, vault: Vault, limits: OfflineLimits,
+                   now: dt.datetime) -> None:
+    broken = offline_breaches(cmd.amount, vault=vault, limits=limits, now=now)
+    if not broken:
+        return
+    if cmd.override_by is None:
+        raise OfflineLimitError(limits=broken)
+    if cmd.override_by.role not in (Role.SUPERVISOR, Role.ADMINISTRATOR):
+        raise AuthError(code="supervisor_required")
 
 
 def take_card_payment(
@@ -148,6 +195,8 @@ def take_card_payment(
     vault: Vault,
     terminal: CardTerminal,
     clock: Clock,
+    connectivity: Connectivity | None = None,
+    limits: OfflineLimits | None = None,
     new_id: Callable[[], uuid.UUID] = uuid.uuid4,
 ) -> PaymentTaken:
     """Charge a card through the terminal and record the payment for delivery.
@@ -155,10 +204,14 @@ def take_card_payment(
     Blocks while the member uses the terminal: call it off the UI thread. Raises
     ValidationError for a bad amount (before the terminal is touched), PaymentDeclinedError
     when the terminal declines (nothing is recorded as paid), TerminalError when it cannot be
-    reached.
+    reached. While `connectivity` says the exchange is unreachable, the offline `limits`
+    apply: OfflineLimitError unless a supervisor's session is given as `cmd.override_by`.
     """
     account = get_account(cmd.member_id, vault=vault)
     validate_amount(cmd.amount, allowed=account.max_payment)
+    offline = connectivity is not None and not connectivity.online
+    if offline:
+        _check_offline(cmd, vault=vault, limits=limits or OfflineLimits(), now=clock.now())
     sale_ref = str(new_id())
     vault.write(lambda conn: _start_attempt(conn, sale_ref=sale_ref, cmd=cmd, ctx=ctx,
                                             now=clock.now()))
@@ -171,6 +224,6 @@ def take_card_payment(
     return vault.write(
         lambda conn: _record_approved(
             conn, cmd=cmd, ctx=ctx, auth=auth, account=account, payment_id=payment_id,
-            new_key=new_id, now=now,
+            new_key=new_id, now=now, offline=offline,
         )
     )

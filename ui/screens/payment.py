@@ -169,7 +169,9 @@ class PaymentScreen(Screen):
         self._set_busy(True)
         self.ctx.runner.run(
             lambda: take_card_payment(cmd, ctx=pay_ctx, vault=core.vault,
-                                      terminal=core.terminal, clock=core.clock),
+                                      terminal=core.terminal, clock=core.clock,
+                                      connectivity=core.connectivity,
+                                      limits=core.settings.offline_limits),
             on_done=self._on_payment_done, on_error=self._on_payment_failed)
 
     def _on_payment_done(self, taken: PaymentTaken) -> None:
