@@ -20,6 +20,8 @@ class VisitState(StrEnum):
     MEMBER = "member"  # the member's plan, invoices and balance
     PAYING = "paying"  # choosing the amount and using the card terminal
     RECEIPT = "receipt"  # the payment is recorded; the receipt is shown
+    QUEUE = "queue"  # staff tool: what waits for the exchange, Send now, cancel
+    REPORT = "report"  # staff tool: the site reconciliation report
 
 
 class VisitFlowError(KioskError):
@@ -71,9 +73,16 @@ class Visit:
         self.payment_id = payment_id
         self.state = VisitState.RECEIPT
 
+    def open_tool(self, tool: VisitState) -> None:
+        """Open a staff tool (the queue or the report) between members."""
+        if tool not in (VisitState.QUEUE, VisitState.REPORT):
+            raise VisitFlowError(state=str(tool))
+        self._require(VisitState.FIND_MEMBER, VisitState.QUEUE, VisitState.REPORT)
+        self.state = tool
+
     def back(self) -> None:
-        """One step back: from paying to the member, from the member to the search."""
-        self._require(VisitState.PAYING, VisitState.MEMBER)
+        """One step back: from paying to the member, from the member or a tool to the search."""
+        self._require(VisitState.PAYING, VisitState.MEMBER, VisitState.QUEUE, VisitState.REPORT)
         if self.state is VisitState.PAYING:
             self.state = VisitState.MEMBER
         else:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from kiosk.bootstrap import Core
@@ -33,7 +33,7 @@ def reachable(root: QWidget) -> list[QWidget]:
             if w.focusPolicy() != Qt.FocusPolicy.NoFocus and w.isEnabled()
             and w.window() is root.window() and not w.isHidden()
             and type(w).__name__ not in {"QScrollBar", "QStackedWidget"}
-            and w.parent() is not None and type(w.parent()).__name__ != "QComboBox"]
+            and not isinstance(w.parent(), QComboBox | QAbstractSpinBox)]  # inner editors
 
 
 def unnamed(root: QWidget) -> list[str]:

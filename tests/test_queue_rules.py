@@ -16,7 +16,7 @@ from kiosk.domain.members import add_months
 from kiosk.domain.money import Money
 from kiosk.domain.payments import PaymentStatus
 from kiosk.domain.staff import Role, StaffSession
-from kiosk.errors import AuthError
+from kiosk.errors import AuthError, PaymentDeclinedError
 from kiosk.outbox import OutboxState
 from kiosk.outbox.outcome import Action
 from kiosk.services.auth import EnrollStaff, SignIn, enroll_staff, step_up
@@ -28,8 +28,13 @@ from kiosk.services.payments import (
     TakeCardPayment,
     take_card_payment,
 )
-from kiosk.services.queue import CancelRefusedError, at_risk, cancel_payment, is_urgent
-from kiosk.services.queue import queue_entries
+from kiosk.services.queue import (
+    CancelRefusedError,
+    at_risk,
+    cancel_payment,
+    is_urgent,
+    queue_entries,
+)
 from kiosk.services.reports import ReportState, report_csv, site_report
 from kiosk.terminal.sandbox import Scenario
 from sync import policy
@@ -210,7 +215,7 @@ def test_report_counts_and_totals_by_method_state_and_navigator(stocked: Core) -
     stocked.vault.write(lambda c: c.execute(
         "UPDATE outbox SET attempts = 2 WHERE subject_id = ?", (sent.payment_id,)))
     stocked.terminal.set_scenario(Scenario.DECLINE_EXPIRED_CARD)  # type: ignore[attr-defined]
-    with pytest.raises(Exception):
+    with pytest.raises(PaymentDeclinedError):
         pay(stocked, "M-3", 25_00)
     report = site_report(NOW.date(), NOW.date(), tz="America/New_York", vault=stocked.vault)
     assert report.by_state[ReportState.QUEUED].total == Money(cents=100_00)

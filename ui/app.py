@@ -102,7 +102,8 @@ def _run_window(app: QApplication, core: Core, *, smoke: bool) -> int:
     bridge = SyncBridge()
     worker = build_sync(core, on_status=bridge.publish)
     runner = TaskRunner()
-    ctx = ScreenContext(core=core, runner=runner, nudge_sync=worker.nudge)
+    ctx = ScreenContext(core=core, runner=runner, nudge_sync=worker.nudge,
+                        send_now=worker.send_now)
     window = MainWindow(ctx, bridge)
     worker.start()
     try:

@@ -19,4 +19,5 @@ class ScreenContext:
     core: Core
     runner: TaskRunner
     nudge_sync: Callable[[], None] = _nothing
+    send_now: Callable[[], None] = _nothing
     session: StaffSession | None = None

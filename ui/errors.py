@@ -45,6 +45,19 @@ _MESSAGES: dict[str, str] = {
     ),
     "display_name_missing": N_("Type the name that should appear on receipts."),
     "passwords_differ": N_("The two passwords are not the same. Type them again."),
+    "supervisor_required": N_(
+        "Only a supervisor can approve this. Ask a supervisor to sign in here."
+    ),
+    "offline_limit": N_(
+        "The exchange cannot be reached, and this payment is over what the kiosk may hold "
+        "while offline: {limits}. Take a smaller amount, wait for the connection, or ask a "
+        "supervisor to approve it."
+    ),
+    "cancel_refused": N_(
+        "This payment was already sent to the exchange at least once, so it cannot be "
+        "cancelled here. Call the exchange's support line to stop it."
+    ),
+    "cancel_reason_missing": N_("Type a short reason for cancelling."),
     "vault_key_wrong": N_(
         "The kiosk's secure storage could not be opened with its key. Nothing was changed. "
         "Call a supervisor."
@@ -59,6 +72,45 @@ _DECLINE_REASONS: dict[str, str] = {
 }
 
 
+_LIMITS: dict[str, str] = {
+    "offline_per_payment": N_("the amount of one payment"),
+    "offline_total": N_("the total of payments waiting"),
+    "offline_count": N_("the number of payments waiting"),
+    "offline_age": N_("how long the oldest payment has waited"),
+}
+
+# Why an item still waits or needs attention, in plain words for the queue screen.
+_REASONS: dict[str, str] = {
+    "": N_("Not sent yet."),
+    "connection_error": N_("The exchange could not be reached. It will be sent again."),
+    "timeout": N_("The exchange did not answer in time. It will be sent again."),
+    "incomplete_answer": N_("The exchange's answer was cut off. It will be sent again."),
+    "unreadable_answer": N_("The exchange's answer could not be read. It will be asked again."),
+    "request_in_progress": N_("The exchange is still working on it. It will check again."),
+    "exchange_processing": N_("The exchange is still working on it. It will check again."),
+    "not_received": N_("The exchange never received it. It will be sent again."),
+    "device_not_authorized": N_(
+        "The exchange refused this kiosk's credential. A supervisor must renew it."),
+    "idempotency_key_reused": N_(
+        "The exchange refused it as a conflicting copy. This is a kiosk fault: call support."),
+    "kiosk_sequence_reused": N_(
+        "The exchange refused it as a conflicting copy. This is a kiosk fault: call support."),
+    "unknown_member": N_(
+        "The exchange does not know this member. Check the member ID with the exchange."),
+    "invalid_request": N_("The exchange refused it as incomplete. Call support."),
+    "cancelled": N_("Cancelled by a supervisor."),
+}
+
+
+def reason_text(code: str) -> str:
+    """Why an outbox item waits or was refused, in the navigator's language."""
+    if code in _REASONS:
+        return _(_REASONS[code])
+    if code.startswith("http_5") or code in ("http_429", "http_503"):
+        return _("The exchange is busy or down. It will be sent again.")
+    return _("The exchange refused it ({code}). Call support.").format(code=code)
+
+
 def message_for(error: Exception) -> str:
     """A translated, plain-language message for any error a service raised."""
     if not isinstance(error, KioskError):
@@ -68,6 +120,8 @@ def message_for(error: Exception) -> str:
     if template is None:
         return _(_GENERIC)
     details = dict(error.details)
+    if "limits" in details:
+        details["limits"] = ", ".join(_(_LIMITS.get(code, code)) for code in details["limits"])
     if "allowed" in details:
         details["allowed"] = format_money(Money(cents=int(details["allowed"])))
     text = _(template).format(**details)

@@ -17,6 +17,7 @@ _STATUS_ICON = {
     Connection.OFFLINE: "offline",
     Connection.SYNCING: "syncing",
     Connection.PAUSED: "problem",
+    Connection.PROBLEM: "problem",
 }
 
 
@@ -95,6 +96,8 @@ class HeaderBar(QFrame):
             Connection.OFFLINE: _("Offline"),
             Connection.SYNCING: _("Sending…"),
             Connection.PAUSED: _("Sending paused — call a supervisor"),
+            Connection.PROBLEM: _("Online, but sending is stuck — open Waiting payments")
+            if status.stalled else _("Online"),
         }[status.connection]
         if status.waiting:
             words += " · " + ngettext("{n} waiting", "{n} waiting", status.waiting).format(

@@ -6,25 +6,30 @@ and wires each screen's signals to the next step. It holds no business rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.domain.staff import StaffSession
-from kiosk.i18n import _, is_right_to_left, set_language
+from kiosk.i18n import _, format_date, is_right_to_left, ngettext, set_language
 from kiosk.services.auth import staff_count
 from kiosk.services.members import MemberAccount
 from kiosk.services.payments import PaymentTaken
+from kiosk.services.queue import QueueEntry, at_risk, is_urgent
 from kiosk.visit import Visit, VisitState
 from sync.worker import SyncStatus
 from ui.bridge import SyncBridge
 from ui.context import ScreenContext
 from ui.header import HeaderBar
-from ui.screens.base import Screen
+from ui.screens.base import Screen, label
 from ui.screens.enroll import EnrollScreen
 from ui.screens.member import MemberScreen
 from ui.screens.payment import PaymentScreen
+from ui.screens.queue import QueueScreen
 from ui.screens.receipt import ReceiptScreen
+from ui.screens.report import ReportScreen
 from ui.screens.search import SearchScreen
 from ui.screens.sign_in import SignInScreen
 
@@ -42,6 +47,13 @@ class MainWindow(QMainWindow):
         self.member = MemberScreen(ctx)
         self.payment = PaymentScreen(ctx)
         self.receipt = ReceiptScreen(ctx)
+        self.queue = QueueScreen(ctx)
+        self.report = ReportScreen(ctx)
+        self.deadline_banner = label("banner")
+        self.deadline_banner.hide()
+        self.waiting = 0
+        self._leaving_confirmed = False
+        self.leaving_question: QMessageBox | None = None
         self.screens: dict[VisitState, Screen] = {
             VisitState.FIRST_RUN: self.enroll,
             VisitState.SIGNED_OUT: self.sign_in,
@@ -49,6 +61,8 @@ class MainWindow(QMainWindow):
             VisitState.MEMBER: self.member,
             VisitState.PAYING: self.payment,
             VisitState.RECEIPT: self.receipt,
+            VisitState.QUEUE: self.queue,
+            VisitState.REPORT: self.report,
         }
         self.stack = QStackedWidget()
         for screen in self.screens.values():
@@ -58,6 +72,7 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.header)
+        column.addWidget(self.deadline_banner)
         column.addWidget(self.stack, 1)
         self.setCentralWidget(body)
         self.setMinimumSize(1024, 700)
@@ -78,6 +93,10 @@ class MainWindow(QMainWindow):
         self.payment.sig_back_requested.connect(self._on_back_requested)
         self.payment.sig_payment_taken.connect(self._on_payment_payment_taken)
         self.receipt.sig_done.connect(self._on_receipt_done)
+        self.search.sig_queue_requested.connect(self._on_search_queue_requested)
+        self.search.sig_report_requested.connect(self._on_search_report_requested)
+        self.queue.sig_back_requested.connect(self._on_back_requested)
+        self.report.sig_back_requested.connect(self._on_back_requested)
 
     def retranslate_ui(self) -> None:
         self.setWindowTitle(_("Health Connector Kiosk"))
@@ -96,8 +115,67 @@ class MainWindow(QMainWindow):
     # -- slots ----------------------------------------------------------------------------
     def _on_bridge_status_changed(self, status: SyncStatus) -> None:
         self.header.show_status(status)
+        self.waiting = status.waiting
         if self.visit.state is VisitState.RECEIPT:
             self.receipt.refresh()
+        elif self.visit.state is VisitState.QUEUE:
+            self.queue.refresh()
+        self._check_deadlines()
+
+    def _check_deadlines(self) -> None:
+        """Warn on every screen when a waiting payment's deadline is within 24 hours."""
+        core = self.ctx.core
+
+        def urgent() -> list[QueueEntry]:
+            now = core.clock.now()
+            return [e for e in at_risk(vault=core.vault, now=now) if is_urgent(e, now)]
+
+        self.ctx.runner.run(urgent, on_done=self._on_urgent_read, on_error=lambda _e: None)
+
+    def _on_urgent_read(self, urgent: list[QueueEntry]) -> None:
+        self.deadline_banner.setVisible(bool(urgent))
+        if urgent:
+            first = urgent[0]
+            text = ngettext(
+                "{n} waiting payment must reach the exchange by {date} or the member may lose "
+                "coverage. Check the connection, then open Waiting payments and press Send now.",
+                "{n} waiting payments must reach the exchange soon (the first by {date}) or "
+                "members may lose coverage. Check the connection, then open Waiting payments "
+                "and press Send now.", len(urgent)).format(
+                n=len(urgent), date=format_date(first.deadline) if first.deadline else "")
+            self.deadline_banner.setText(text)
+            self.deadline_banner.setAccessibleName(text)
+
+    def _ask_before_leaving(self, then: Callable[[], None]) -> None:
+        """While payments wait, ask before signing out or closing: they are safe, but the
+        kiosk must be left running (and online) for them to reach the exchange. The question
+        is non-blocking; `then` runs when the navigator says yes."""
+        if self.waiting == 0:
+            then()
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, _("Payments are waiting"), ngettext(
+            "{n} payment has not reached the exchange yet. It is safe on this kiosk, but it is "
+            "only sent while the kiosk is running and online. Continue?",
+            "{n} payments have not reached the exchange yet. They are safe on this kiosk, but "
+            "they are only sent while the kiosk is running and online. Continue?",
+            self.waiting).format(n=self.waiting),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.accepted.connect(then)
+        self.leaving_question = box
+        box.open()
+
+    def _close_confirmed(self) -> None:
+        self._leaving_confirmed = True
+        self.close()
+
+    def _on_search_queue_requested(self) -> None:
+        self.visit.open_tool(VisitState.QUEUE)
+        self._show_state()
+
+    def _on_search_report_requested(self) -> None:
+        self.visit.open_tool(VisitState.REPORT)
+        self._show_state()
 
     def _on_header_language_chosen(self, code: str) -> None:
         set_language(code)
@@ -105,6 +183,9 @@ class MainWindow(QMainWindow):
         self.retranslate_ui()
 
     def _on_header_sign_out_requested(self) -> None:
+        self._ask_before_leaving(self._sign_out)
+
+    def _sign_out(self) -> None:
         self._forget_member()
         self.ctx.session = None
         self.header.set_staff("")
@@ -155,6 +236,10 @@ class MainWindow(QMainWindow):
         self.receipt.clear()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.ctx.session is not None and self.waiting and not self._leaving_confirmed:
+            event.ignore()
+            self._ask_before_leaving(self._close_confirmed)
+            return
         self.ctx.runner.wait_all()
         super().closeEvent(event)
 

@@ -51,16 +51,21 @@ def receipt_html(receipt: Receipt, tz: str) -> str:
             f"<p>{html.escape(_('Keep this receipt. Health Connector Kiosk.'))}</p>")
 
 
-def save_pdf(receipt: Receipt, path: Path, tz: str) -> Path:
-    """Write the receipt as a one-page Letter PDF at `path`."""
+def save_html_pdf(html_text: str, path: Path, title: str) -> Path:
+    """Lay out HTML on Letter pages and write them as a PDF at `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = QPdfWriter(str(path))
     writer.setPageSize(QPageSize(QPageSize.PageSizeId.Letter))
     writer.setPageMargins(QMarginsF(18, 18, 18, 18), QPageLayout.Unit.Millimeter)
     writer.setResolution(300)
-    writer.setTitle(_("Payment receipt"))
+    writer.setTitle(title)
     document = QTextDocument()
-    document.setHtml(receipt_html(receipt, tz))
+    document.setHtml(html_text)
     document.setPageSize(QSizeF(writer.width(), writer.height()))
     document.print_(writer)
     return path
+
+
+def save_pdf(receipt: Receipt, path: Path, tz: str) -> Path:
+    """Write the receipt as a one-page Letter PDF at `path`."""
+    return save_html_pdf(receipt_html(receipt, tz), path, _("Payment receipt"))

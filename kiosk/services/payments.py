@@ -16,13 +16,12 @@ from typing import Any
 
 from kiosk import outbox
 from kiosk.clock import Clock, from_iso, to_iso
+from kiosk.connectivity import Connectivity
+from kiosk.domain.limits import OfflineLimits, QueuedPayments, breaches
 from kiosk.domain.members import months_covered, payment_deadline
 from kiosk.domain.money import Money, total
 from kiosk.domain.payments import CardAuthorization, PaymentStatus, TerminalResult, validate_amount
-from kiosk.domain.staff import StaffSession
-from kiosk.connectivity import Connectivity
-from kiosk.domain.limits import OfflineLimits, QueuedPayments, breaches
-from kiosk.domain.staff import Role
+from kiosk.domain.staff import Role, StaffSession
 from kiosk.errors import AuthError, KioskError, PaymentDeclinedError
 from kiosk.services import audit
 from kiosk.services.members import MemberAccount, get_account

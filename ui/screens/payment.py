@@ -6,12 +6,20 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QButtonGroup, QComboBox, QHBoxLayout, QRadioButton
 
 from kiosk.domain.money import Money, parse_amount
+from kiosk.domain.staff import StaffSession
 from kiosk.errors import KioskError
 from kiosk.i18n import N_, _, format_money
 from kiosk.services.members import MemberAccount
-from kiosk.services.payments import PaymentContext, PaymentTaken, TakeCardPayment, take_card_payment
+from kiosk.services.payments import (
+    OfflineLimitError,
+    PaymentContext,
+    PaymentTaken,
+    TakeCardPayment,
+    take_card_payment,
+)
 from kiosk.terminal.sandbox import SandboxTerminal, Scenario
 from ui.context import ScreenContext
+from ui.dialogs.step_up import StepUpDialog
 from ui.screens.base import Screen, button, label, line_edit
 
 _SCENARIO_LABELS = {
@@ -49,6 +57,9 @@ class PaymentScreen(Screen):
         self.progress.hide()
         self.charge = button("pay", primary=True)
         self.back = button("back")
+        self.override = button("problem")
+        self.override.hide()
+        self._override_by: StaffSession | None = None
         self._build_layout()
         self._connect_signals()
         self.retranslate_ui()
@@ -68,12 +79,14 @@ class PaymentScreen(Screen):
         row = QHBoxLayout()
         row.addWidget(self.back)
         row.addStretch(1)
+        row.addWidget(self.override)
         row.addWidget(self.charge)
         self.layout_.addLayout(row)
 
     def _connect_signals(self) -> None:
         self.charge.clicked.connect(self._on_charge_clicked)
         self.back.clicked.connect(self.sig_back_requested.emit)
+        self.override.clicked.connect(self._on_override_clicked)
         self.pay_other.toggled.connect(self._on_pay_other_toggled)
         self.amount.returnPressed.connect(self._on_charge_clicked)
         self.amount.textEdited.connect(self._on_amount_text_edited)
@@ -92,6 +105,8 @@ class PaymentScreen(Screen):
         self.charge.setAccessibleName(_("Charge the card"))
         self.back.setText(_("Back"))
         self.back.setAccessibleName(_("Back to the member's account"))
+        self.override.setText(_("Supervisor approval…"))
+        self.override.setAccessibleName(_("Ask a supervisor to approve this offline payment"))
         self.progress.setText(_("Ask the member to insert, tap or swipe their card on the "
                                 "card reader. Waiting for the card reader…"))
         self.progress.setAccessibleName(self.progress.text())
@@ -105,6 +120,8 @@ class PaymentScreen(Screen):
         """Prepare for a new payment for this member."""
         self.account = account
         self.clear_error()
+        self.override.hide()
+        self._override_by = None
         self.amount.clear()
         self.progress.hide()
         self._set_busy(False)
@@ -165,7 +182,8 @@ class PaymentScreen(Screen):
         core, session = self.ctx.core, self.ctx.session
         pay_ctx = PaymentContext(kiosk_id=core.settings.kiosk_id, site=core.settings.site_name,
                                  staff=session)
-        cmd = TakeCardPayment(member_id=self.account.member.member_id, amount=amount)
+        cmd = TakeCardPayment(member_id=self.account.member.member_id, amount=amount,
+                              override_by=self._override_by)
         self._set_busy(True)
         self.ctx.runner.run(
             lambda: take_card_payment(cmd, ctx=pay_ctx, vault=core.vault,
@@ -174,13 +192,30 @@ class PaymentScreen(Screen):
                                       limits=core.settings.offline_limits),
             on_done=self._on_payment_done, on_error=self._on_payment_failed)
 
+    def _on_override_clicked(self) -> None:
+        dialog = StepUpDialog(
+            self.ctx, title=_("Approve an offline payment"), purpose="offline_override",
+            explanation=_("The exchange cannot be reached and this payment is over the offline "
+                          "limit. A supervisor may approve it once; the approval is recorded."))
+        dialog.sig_approved.connect(self._on_override_approved)
+        self.override_dialog = dialog
+        dialog.open()
+
+    def _on_override_approved(self, session: StaffSession, _reason: str) -> None:
+        self._override_by = session
+        self.override.hide()
+        self._on_charge_clicked()
+
     def _on_payment_done(self, taken: PaymentTaken) -> None:
         self._set_busy(False)
+        self._override_by = None
         self.ctx.nudge_sync()
         self.sig_payment_taken.emit(taken)
 
     def _on_payment_failed(self, error: Exception) -> None:
         self._set_busy(False)
+        self._override_by = None
+        self.override.setVisible(isinstance(error, OfflineLimitError))
         field = self.amount if getattr(error, "field", "") == "amount" else self.charge
         if field is self.amount:
             self.pay_other.setChecked(True)

@@ -7,7 +7,7 @@ debounced and each search runs off the UI thread; only the newest answer is show
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QListWidget, QListWidgetItem
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem
 
 from kiosk.domain.members import display_phone
 from kiosk.i18n import _, format_date, ngettext
@@ -21,6 +21,10 @@ DEBOUNCE_MS = 150
 class SearchScreen(Screen):
     sig_member_chosen = Signal(str)
     """The navigator opened a member; carries the member ID."""
+    sig_queue_requested = Signal()
+    """The navigator opened the queue of payments waiting for the exchange."""
+    sig_report_requested = Signal()
+    """The navigator opened the closing report."""
 
     def __init__(self, ctx: ScreenContext) -> None:
         super().__init__(ctx)
@@ -31,6 +35,8 @@ class SearchScreen(Screen):
         self.count = label("muted")
         self.open_button = button("member", primary=True)
         self.open_button.setEnabled(False)
+        self.queue_button = button("syncing")
+        self.report_button = button("receipt")
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
@@ -38,7 +44,12 @@ class SearchScreen(Screen):
         self._hits: list[MemberHit] = []
         for widget in (self.hint, self.query, self.error, self.count, self.results):
             self.layout_.addWidget(widget)
-        self.layout_.addWidget(self.open_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        row = QHBoxLayout()
+        row.addWidget(self.open_button)
+        row.addStretch(1)
+        row.addWidget(self.queue_button)
+        row.addWidget(self.report_button)
+        self.layout_.addLayout(row)
         self._connect_signals()
         self.retranslate_ui()
 
@@ -49,6 +60,8 @@ class SearchScreen(Screen):
         self.results.itemActivated.connect(self._on_results_item_activated)
         self.results.currentRowChanged.connect(self._on_results_current_row_changed)
         self.open_button.clicked.connect(self._on_open_clicked)
+        self.queue_button.clicked.connect(self.sig_queue_requested.emit)
+        self.report_button.clicked.connect(self.sig_report_requested.emit)
 
     def retranslate_ui(self) -> None:
         self.heading.setText(_("Find the member"))
@@ -60,6 +73,10 @@ class SearchScreen(Screen):
         self.results.setAccessibleName(_("Members found"))
         self.open_button.setText(_("Open member"))
         self.open_button.setAccessibleName(_("Open member"))
+        self.queue_button.setText(_("Waiting payments"))
+        self.queue_button.setAccessibleName(_("Payments waiting for the exchange"))
+        self.report_button.setText(_("Closing report"))
+        self.report_button.setAccessibleName(_("Closing report"))
         self._show_hits(self._hits)
 
     def on_shown(self) -> None:
