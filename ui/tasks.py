@@ -47,6 +47,7 @@ class TaskRunner(QObject):
         self._callbacks: dict[int, tuple[Callable[[Any], None],
                                          Callable[[Exception], None]]] = {}
         self._next_id = 0
+        self._closed = False
         self.sig_task_finished.connect(self._on_self_task_finished)
 
     @property
@@ -56,6 +57,9 @@ class TaskRunner(QObject):
 
     def run(self, fn: Callable[[], Any], *, on_done: Callable[[Any], None],
             on_error: Callable[[Exception], None]) -> None:
+        if self._closed:
+            log.debug("task refused: the runner is shut down")
+            return
         self._next_id += 1
         self._callbacks[self._next_id] = (on_done, on_error)
         self._pool.start(_Task(self._next_id, fn, self))
@@ -77,6 +81,8 @@ class TaskRunner(QObject):
         return bool(self._pool.waitForDone(msecs))
 
     def shutdown(self, msecs: int = 30000) -> None:
-        """Wait for running tasks and drop every callback not yet delivered (at exit)."""
+        """Refuse new tasks, wait for running ones, and drop every callback not yet
+        delivered (at exit, when the screens are about to go)."""
+        self._closed = True
         self._pool.waitForDone(msecs)
         self._callbacks.clear()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import (
@@ -106,7 +107,8 @@ class ReportScreen(Screen):
             self._render(self.report)
 
     def on_shown(self) -> None:
-        today = self.ctx.core.clock.now().date()
+        settings = self.ctx.core.settings
+        today = self.ctx.core.clock.now().astimezone(ZoneInfo(settings.timezone)).date()
         self.first.setDate(_qdate(today))
         self.last.setDate(_qdate(today))
         self._on_show_clicked()
