@@ -21,7 +21,7 @@ from sync.client import ExchangeClient
 from sync.sandbox.server import SandboxProcess
 from sync.worker import Connection, SyncStatus, SyncWorker
 from tests.scripted_exchange import ScriptedExchange
-from tests.test_sync import DEMO_TOKEN, free_port, ledger, make_core, make_due, pay
+from tests.test_sync import DEMO_TOKEN, free_port, ledger, make_core, pay
 
 
 @pytest.fixture
