@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,9 +29,10 @@ from hypothesis import strategies as st
 from sync.sandbox import billing, demo_data, openapi
 from sync.sandbox.app import create_app
 from sync.sandbox.config import DEMO_TOKEN, SandboxConfig
+from sync.sandbox.idempotency import ClaimOutcome
 from sync.sandbox.posting import StoredAnswer
 from sync.sandbox.server import SandboxProcess, SandboxStartError
-from sync.sandbox.store import ClaimOutcome, ExchangeStore
+from sync.sandbox.store import ExchangeStore
 
 TIMEOUT = 10
 TODAY = date.today()
@@ -136,6 +139,9 @@ class Api:
         assert answer.status_code == 200
         payments: list[dict[str, Any]] = answer.json()["payments"]
         return payments
+
+    def batch(self, operations: list[dict[str, Any]]) -> requests.Response:
+        return self.post("/v1/batch", json={"operations": operations})
 
     def set_payment_delay(self, milliseconds: int) -> None:
         answer = self.post("/_sandbox/faults", json={"payment_delay_ms": milliseconds})
@@ -488,7 +494,12 @@ def test_payment_that_is_not_a_payment_object_is_refused(api: Api, body: bytes) 
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", f"Basic {DEMO_TOKEN}"])
 @pytest.mark.parametrize(
     "method, path",
-    [("GET", "/v1/changes"), ("POST", "/v1/payments"), ("GET", "/v1/operations/some-key")],
+    [
+        ("GET", "/v1/changes"),
+        ("POST", "/v1/payments"),
+        ("POST", "/v1/batch"),
+        ("GET", "/v1/operations/some-key"),
+    ],
 )
 def test_requests_without_the_device_token_are_refused(
     exchange: SandboxProcess, authorization: str | None, method: str, path: str
@@ -525,6 +536,241 @@ def test_operations_lookup_reports_what_was_done(api: Api, kiosk_id: str) -> Non
     }
 
 
+def batch_operation(body: bytes, key: str, **change: Any) -> dict[str, Any]:
+    """One operation of a batch, carrying the payment's exact bytes as a string."""
+    operation = {
+        "idempotency_key": key,
+        "method": "POST",
+        "path": "/v1/payments",
+        "body": body.decode("utf-8"),
+    }
+    return {**operation, **change}
+
+
+def batch_results(answer: requests.Response) -> list[dict[str, Any]]:
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Content-Type"] == "application/json"
+    results: list[dict[str, Any]] = answer.json()["results"]
+    return results
+
+
+def result_problem_code(result: dict[str, Any]) -> str:
+    problem = json.loads(result["body"])
+    assert problem["status"] == result["status"]
+    code: str = problem["code"]
+    return code
+
+
+def test_batch_of_new_payments_pays_each_once_and_replays_whole(api: Api, kiosk_id: str) -> None:
+    keys = [str(uuid.uuid4()) for _ in range(5)]
+    bodies = [
+        payment_body(f"M-10003{n}", 1000 + n, kiosk_id=kiosk_id, kiosk_seq=n) for n in range(5)
+    ]
+    operations = [batch_operation(body, key) for body, key in zip(bodies, keys, strict=True)]
+
+    first = batch_results(api.batch(operations))
+    again = batch_results(api.batch(operations))
+
+    assert [r["idempotency_key"] for r in first] == keys
+    assert [(r["status"], r["replayed"]) for r in first] == [(201, False)] * 5
+    assert [(r["status"], r["replayed"], r["body"]) for r in again] == [
+        (201, True, r["body"]) for r in first
+    ]
+    paid = [json.loads(r["body"]) for r in first]
+    assert [p["payment_id"] for p in paid] == [json.loads(b)["payment_id"] for b in bodies]
+    ledger = [p for p in api.ledger() if p["kiosk_id"] == kiosk_id]
+    assert sorted(p["payment_id"] for p in ledger) == sorted(p["payment_id"] for p in paid)
+    stored = api.get(f"/v1/operations/{keys[2]}").json()
+    assert (stored["state"], stored["body"]) == ("done", paid[2])
+
+
+def test_batch_answers_each_operation_as_alone_and_keeps_what_succeeded(
+    api: Api, kiosk_id: str
+) -> None:
+    reused_key, unknown_key = str(uuid.uuid4()), str(uuid.uuid4())
+    first_use = api.pay(payment_body("M-100040", 1000, kiosk_id=kiosk_id, kiosk_seq=1), reused_key)
+    assert first_use.status_code == 201
+    unknown_member = payment_body("M-999999", 2000, kiosk_id=kiosk_id, kiosk_seq=3)
+    operations = [
+        (payment_body("M-100041", 2000, kiosk_id=kiosk_id, kiosk_seq=2), str(uuid.uuid4())),
+        (unknown_member, unknown_key),
+        (payment_body("M-100040", 9999, kiosk_id=kiosk_id, kiosk_seq=1), reused_key),
+        (payment_body("M-100042", 2000, kiosk_id=kiosk_id, kiosk_seq=2), str(uuid.uuid4())),
+        (payment_body("M-100043", 3000, kiosk_id=kiosk_id, kiosk_seq=5), str(uuid.uuid4())),
+    ]
+
+    results = batch_results(api.batch([batch_operation(body, key) for body, key in operations]))
+
+    assert [r["idempotency_key"] for r in results] == [key for _, key in operations]
+    assert [r["status"] for r in results] == [201, 400, 422, 422, 201]
+    assert [result_problem_code(r) for r in results[1:4]] == [
+        "unknown_member",
+        "idempotency_key_reused",
+        "kiosk_sequence_reused",  # sequence 2 went to the first operation of this batch
+    ]
+    assert not any(r["replayed"] for r in results)
+    ledger = [(p["kiosk_seq"], p["member_id"]) for p in api.ledger() if p["kiosk_id"] == kiosk_id]
+    assert sorted(ledger) == [(1, "M-100040"), (2, "M-100041"), (5, "M-100043")]
+    refusal_alone = api.pay(unknown_member, unknown_key)
+    assert refusal_alone.headers["Idempotent-Replayed"] == "true", "the refusal was stored"
+    assert refusal_alone.text == results[1]["body"]
+
+
+def test_batch_replays_a_key_first_sent_alone(api: Api, kiosk_id: str) -> None:
+    body, key = payment_body("M-100044", 1500, kiosk_id=kiosk_id, kiosk_seq=1), str(uuid.uuid4())
+    alone = api.pay(body, key)
+    assert alone.status_code == 201
+
+    (result,) = batch_results(api.batch([batch_operation(body, key)]))
+
+    assert (result["status"], result["replayed"]) == (201, True)
+    assert result["body"].encode() == alone.content
+    assert len(payments_with_id(api, alone.json()["payment_id"])) == 1
+
+
+def test_a_key_first_sent_in_a_batch_replays_alone(api: Api, kiosk_id: str) -> None:
+    # Not ASCII, so the exchange must hash the UTF-8 bytes a single request would carry.
+    body = payment_body("M-100045", 1500, kiosk_id=kiosk_id, kiosk_seq=1).replace(
+        b'"navigator.one"', '"navegante.peña"'.encode()
+    )
+    key = str(uuid.uuid4())
+    (result,) = batch_results(api.batch([batch_operation(body, key)]))
+    assert (result["status"], result["replayed"]) == (201, False)
+
+    alone = api.pay(body, key)
+
+    assert (alone.status_code, alone.headers.get("Idempotent-Replayed")) == (201, "true")
+    assert alone.content == result["body"].encode()
+    assert len(payments_with_id(api, alone.json()["payment_id"])) == 1
+
+
+def test_a_key_twice_in_one_batch_is_done_once_then_replayed(api: Api, kiosk_id: str) -> None:
+    body, key = payment_body("M-100046", 1500, kiosk_id=kiosk_id, kiosk_seq=1), str(uuid.uuid4())
+    other = payment_body("M-100046", 1600, kiosk_id=kiosk_id, kiosk_seq=2)
+    operations = [
+        batch_operation(body, key),
+        batch_operation(body, key),
+        batch_operation(other, key),
+    ]
+
+    first, second, third = batch_results(api.batch(operations))
+
+    assert (first["status"], first["replayed"]) == (201, False)
+    assert (second["status"], second["replayed"], second["body"]) == (201, True, first["body"])
+    assert (third["status"], result_problem_code(third)) == (422, "idempotency_key_reused")
+    assert len(payments_with_id(api, json.loads(first["body"])["payment_id"])) == 1
+
+
+def test_batch_operation_on_a_key_still_in_progress_answers_409(
+    api: Api, exchange: SandboxProcess, kiosk_id: str, slow_payments: int
+) -> None:
+    body, key = payment_body("M-100047", 3000, kiosk_id=kiosk_id, kiosk_seq=1), str(uuid.uuid4())
+    other = payment_body("M-100048", 3000, kiosk_id=kiosk_id, kiosk_seq=2)
+    other_thread_api = Api(exchange)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        alone = pool.submit(other_thread_api.pay, body, key)
+        wait_for_state(api, key, "processing")
+        busy, beside = batch_results(
+            api.batch([batch_operation(body, key), batch_operation(other, str(uuid.uuid4()))])
+        )
+        alone_answer = alone.result(timeout=TIMEOUT)
+
+    assert (busy["status"], result_problem_code(busy)) == (409, "request_in_progress")
+    assert beside["status"] == 201, "a batch is not held by the payment delay"
+    assert alone_answer.status_code == 201
+    (later,) = batch_results(api.batch([batch_operation(body, key)]))
+    assert (later["status"], later["replayed"], later["body"].encode()) == (
+        201,
+        True,
+        alone_answer.content,
+    )
+
+
+def _valid_operation(kiosk_id: str, seq: int = 1) -> dict[str, Any]:
+    return batch_operation(
+        payment_body("M-100049", 1000, kiosk_id=kiosk_id, kiosk_seq=seq), str(uuid.uuid4())
+    )
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        pytest.param(lambda k: {"operations": []}, id="no-operations"),
+        pytest.param(
+            lambda k: {"operations": [_valid_operation(k, n) for n in range(101)]},
+            id="101-operations",
+        ),
+        pytest.param(
+            lambda k: {"operations": [{**_valid_operation(k), "path": "/v1/refunds"}]},
+            id="other-path",
+        ),
+        pytest.param(
+            lambda k: {"operations": [{**_valid_operation(k), "method": "PUT"}]}, id="other-method"
+        ),
+        pytest.param(
+            lambda k: {
+                "operations": [
+                    _valid_operation(k, 1),
+                    {**_valid_operation(k, 2), "body": json.loads(_valid_operation(k)["body"])},
+                ]
+            },
+            id="body-not-a-string",
+        ),
+        pytest.param(
+            lambda k: {"operations": [{"method": "POST", "path": "/v1/payments", "body": "{}"}]},
+            id="no-key",
+        ),
+        pytest.param(lambda k: [_valid_operation(k)], id="not-an-object"),
+    ],
+)
+def test_batch_not_of_the_contract_form_is_refused_whole(
+    api: Api, kiosk_id: str, envelope: Callable[[str], Any]
+) -> None:
+    assert_problem(api.post("/v1/batch", json=envelope(kiosk_id)), 400, "batch_invalid")
+    assert [p for p in api.ledger() if p["kiosk_id"] == kiosk_id] == []
+
+
+def test_batch_that_is_not_json_is_refused(api: Api) -> None:
+    assert_problem(api.post("/v1/batch", data=b"{not json"), 400, "batch_invalid")
+
+
+def test_batch_operation_that_fails_is_rolled_back_alone(tmp_path: Path) -> None:
+    store = ExchangeStore(tmp_path / "exchange.sqlite3")
+    now = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    store.initialize(
+        lambda: demo_data.generate(seed=1, members=10, today=now.date()),
+        purge_before=now - timedelta(days=45),
+    )
+    invoices_before = store_invoices(store, "M-100001")
+    with closing(sqlite3.connect(store.path)) as conn:
+        # A real failure half-way through the operation: after its invoices were updated.
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON payments WHEN NEW.member_id = 'M-100001'"
+            " BEGIN SELECT RAISE(ABORT, 'disk said no'); END"
+        )
+    keys = [str(uuid.uuid4()) for _ in range(3)]
+    bodies = [
+        payment_body(member, 2000, kiosk_id="K-ROLLBACK", kiosk_seq=n)
+        for n, member in enumerate(("M-100003", "M-100001", "M-100004"))
+    ]
+
+    outcomes = store.perform_batch(list(zip(keys, bodies, strict=True)), now=now, today=now.date())
+
+    assert [o.answer.status_code for o in outcomes] == [201, 500, 201]
+    assert json.loads(outcomes[1].answer.body)["code"] == "internal_error"
+    assert [p["member_id"] for p in store.ledger()] == ["M-100003", "M-100004"]
+    assert store_invoices(store, "M-100001") == invoices_before
+    assert store.operation(keys[1]) is None, "the failed operation's key stays free for a retry"
+
+
+def store_invoices(store: ExchangeStore, member_id: str) -> list[dict[str, Any]]:
+    changes = store.changes_after(0, 10_000).changes
+    return [
+        c["data"] for c in changes if c["kind"] == "invoice" and c["data"]["member_id"] == member_id
+    ]
+
+
 def test_restart_on_the_same_port_keeps_payments_and_keys(
     api: Api, exchange: SandboxProcess, kiosk_id: str
 ) -> None:
@@ -557,8 +803,10 @@ def contract_shape(doc: dict[str, Any]) -> dict[str, Any]:
         for method, op in item.items()
     }
     schemas = {
-        name: {"properties": sorted(schema.get("properties", {})),
-               "required": sorted(schema.get("required", []))}
+        name: {
+            "properties": sorted(schema.get("properties", {})),
+            "required": sorted(schema.get("required", [])),
+        }
         for name, schema in doc.get("components", {}).get("schemas", {}).items()
     }
     return {"operations": operations, "schemas": schemas}
@@ -573,7 +821,7 @@ def test_openapi_document_is_current(exchange: SandboxProcess, tmp_path: Path) -
     )
     served = requests.get(exchange.url + "/openapi.json", timeout=TIMEOUT).json()
     assert contract_shape(served) == contract_shape(committed)
-    assert "/v1/payments" in committed["paths"] and "/v1/changes" in committed["paths"]
+    assert {"/v1/payments", "/v1/batch", "/v1/changes"} <= set(committed["paths"])
 
 
 def test_sandbox_process_reports_a_start_that_fails(tmp_path: Path) -> None:

@@ -145,7 +145,10 @@ def _serve(args: argparse.Namespace, sock: socket.socket) -> None:
 def _bind(host: str, port: int) -> socket.socket:
     """A listening socket on host:port, bound here so that port 0 resolves before announcing."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say they
+    # are TCP. Without it a kept-alive connection waits ~40 ms per answer for a delayed ACK,
+    # because the answer is written as two segments (headers, then body).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     if os.name != "nt":
         # Lets a restarted exchange take its port back while old connections sit in
         # TIME_WAIT. Not on Windows, where the option would let two servers share the port.

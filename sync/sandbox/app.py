@@ -1,8 +1,9 @@
 """The sandbox exchange's HTTP application: the routes of docs/SYNC_CONTRACT.md plus the
 sandbox-only `/_sandbox` controls, built by `create_app` around one database file.
 
-Handlers are thin: authentication is one dependency, payments go through `payments.py`, and
-the database is `store.ExchangeStore`, called off the event loop in a thread pool.
+Handlers are thin: authentication is one dependency, payments go through `payments.py` and
+batches through `batch.py` (both take the steps of `idempotency.py`), and the database is
+`store.ExchangeStore`, called off the event loop in a thread pool.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from . import demo_data, openapi
+from .batch import submit_batch
 from .config import SandboxConfig
-from .models import ChangesPage, Health, Operation, PaymentAccepted
+from .models import BatchAnswer, ChangesPage, Health, Operation, PaymentAccepted
 from .models import Faults as FaultsModel
 from .payments import REPLAYED_HEADER, Faults, submit_payment
 from .posting import iso_seconds
@@ -46,6 +48,10 @@ Every route but `/v1/health` needs `Authorization: Bearer <device token>` and sh
 the SHA-256 of its request body and its final answer (45 days in the sandbox), replays that
 answer for a byte-identical retry with `Idempotent-Replayed: true`, answers 409 while the first
 request is still being processed and 422 when the key comes back with another body.
+
+`POST /v1/batch` carries up to 100 such payment requests, each with its key and its exact body
+as a string, and answers each exactly as the single request would have: the same key and bytes
+are the same request whether they come alone or in a batch.
 """
 
 
@@ -230,6 +236,25 @@ async def post_payment(
     return await submit_payment(
         exchange.store, idempotency_key, body, config=exchange.config, faults=exchange.faults
     )
+
+
+@_contract.post(
+    "/batch",
+    summary="Submit up to 100 payments, each under its own key",
+    description=(
+        "Each operation is answered exactly as `POST /v1/payments` with that `Idempotency-Key` "
+        "and the UTF-8 bytes of `body` would have been (201, 400, 409, 422 ...), in order; some "
+        "may succeed while others fail. The batch itself answers 200."
+    ),
+    response_model=BatchAnswer,
+    responses={
+        200: {"description": "One result per operation, in the order of the operations."},
+        **problem_responses("batch_invalid", "unauthorized"),
+    },
+    openapi_extra={"requestBody": openapi.batch_request_body()},
+)
+async def post_batch(request: Request, exchange: Authenticated) -> Response:
+    return await submit_batch(exchange.store, await request.body(), config=exchange.config)
 
 
 @_contract.get(

@@ -1,7 +1,8 @@
 """The shapes of the sync contract (docs/SYNC_CONTRACT.md) as pydantic models.
 
-`PaymentRequest` validates a payment body after its raw bytes have been hashed; the other
-models describe answers for the OpenAPI document. The exchange builds answers as plain
+`PaymentRequest` validates a payment body after its raw bytes have been hashed, and
+`BatchRequest` the envelope of a batch; the other models describe answers for the OpenAPI
+document. The exchange builds answers as plain
 dictionaries and sends them as they are, so the models document the shape rather than
 re-serialise it.
 """
@@ -14,6 +15,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 _STRICT = ConfigDict(strict=True, frozen=True, extra="ignore")
+MAX_BATCH_OPERATIONS = 100
 
 
 class CardMethod(BaseModel):
@@ -170,6 +172,46 @@ class Operation(BaseModel):
     body: dict[str, object] | None = Field(
         description="The stored answer's body; null while processing."
     )
+
+
+class BatchOperation(BaseModel):
+    """One request of a batch: what a single `POST /v1/payments` would carry."""
+
+    model_config = _STRICT
+
+    idempotency_key: str = Field(description="The request's Idempotency-Key, a uuid4.")
+    method: Literal["POST"]
+    path: Literal["/v1/payments"]
+    body: str = Field(
+        description="The exact request body as a string; its UTF-8 bytes are what a single "
+        "request would carry, and what the key's SHA-256 is taken of."
+    )
+
+
+class BatchRequest(BaseModel):
+    """Up to 100 payment requests, applied in order, each under its own key."""
+
+    model_config = _STRICT
+
+    operations: list[BatchOperation] = Field(min_length=1, max_length=MAX_BATCH_OPERATIONS)
+
+
+class BatchResult(BaseModel):
+    """What the single request would have answered, for one operation of a batch."""
+
+    idempotency_key: str
+    status: int = Field(description="The single request's HTTP status (201, 400, 409, 422 ...).")
+    body: str = Field(description="The single request's answer body, as a JSON string.")
+    replayed: bool = Field(
+        description="True when this is the stored answer to an earlier request with the same "
+        "key and body (the single request's `Idempotent-Replayed: true`)."
+    )
+
+
+class BatchAnswer(BaseModel):
+    """One result per operation, in the order of the operations."""
+
+    results: list[BatchResult]
 
 
 class Faults(BaseModel):

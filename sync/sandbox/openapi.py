@@ -1,6 +1,7 @@
 """The OpenAPI document of the exchange (docs/openapi.json): what FastAPI derives from the
-routes, completed with what it cannot see because the payment route reads its raw body
-itself, and written with sorted keys so the committed file only changes when the API does.
+routes, completed with what it cannot see because the payment and batch routes read their raw
+bodies themselves, and written with sorted keys so the committed file only changes when the
+API does.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic.json_schema import models_json_schema
 
-from .models import PaymentRequest, Problem
+from .models import BatchRequest, PaymentRequest, Problem
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 _FRAMEWORK_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
@@ -31,12 +32,28 @@ def payment_request_body() -> dict[str, Any]:
     }
 
 
+def batch_request_body() -> dict[str, Any]:
+    """The `requestBody` of POST /v1/batch, for the route's `openapi_extra`."""
+    return {
+        "required": True,
+        "description": "The payment requests, in the order to apply them.",
+        "content": {
+            "application/json": {"schema": {"$ref": REF_TEMPLATE.format(model="BatchRequest")}}
+        },
+    }
+
+
 def complete(document: dict[str, Any]) -> None:
     """Add the hand-read models and drop FastAPI's 422 validation answers, which the exchange
     never sends: it answers invalid parameters with 400 `invalid_request`."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     _, extra = models_json_schema(
-        [(PaymentRequest, "validation"), (Problem, "serialization")], ref_template=REF_TEMPLATE
+        [
+            (PaymentRequest, "validation"),
+            (BatchRequest, "validation"),
+            (Problem, "serialization"),
+        ],
+        ref_template=REF_TEMPLATE,
     )
     schemas.update(extra["$defs"])
     for operation in _operations(document):

@@ -49,6 +49,12 @@ PROBLEMS: dict[str, ProblemKind] = {
         when="The body or a parameter does not follow the contract. For a payment this answer "
         "is stored under its key and replayed.",
     ),
+    "batch_invalid": ProblemKind(
+        status=400,
+        title="Batch request is not valid",
+        when="The body of a batch is not an `operations` list of 1 to 100 operations, each a "
+        "POST to /v1/payments with an idempotency_key and a body string. Nothing was done.",
+    ),
     "unknown_member": ProblemKind(
         status=400,
         title="Member unknown",

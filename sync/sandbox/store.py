@@ -4,7 +4,8 @@ invoices, the payment ledger, the changes feed and idempotency keys with their s
 Every public method opens its own connection and closes it before returning, so the store can
 be called from any thread (the web app calls it from a thread pool). Every write runs in one
 `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock up front: two requests claiming
-the same idempotency key are serialised, and exactly one of them inserts it.
+the same idempotency key are serialised, and exactly one of them inserts it. A batch is one
+such transaction with a savepoint per operation.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from . import posting
+from . import idempotency, posting
 from .demo_data import DemoData
+from .idempotency import Claim, Outcome
 from .models import PaymentRequest
 from .posting import StoredAnswer, stamp
 
@@ -80,23 +81,6 @@ CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_
 """
 
 
-class ClaimOutcome(StrEnum):
-    """What claiming an idempotency key found."""
-
-    CLAIMED = "claimed"  # the key was new; this request now owns it and must complete it
-    REPLAY = "replay"  # the key is done with the same body; answer with the stored answer
-    IN_PROGRESS = "in_progress"  # same body, but the first request has not finished
-    MISMATCH = "mismatch"  # the key was first used with another body
-
-
-@dataclass(frozen=True, kw_only=True)
-class Claim:
-    """The result of claiming a key; `answer` is set for `REPLAY`."""
-
-    outcome: ClaimOutcome
-    answer: StoredAnswer | None = None
-
-
 @dataclass(frozen=True, kw_only=True)
 class Operation:
     """What the exchange holds for one key; `answer` is None while processing."""
@@ -113,6 +97,11 @@ class FeedPage:
     changes: list[dict[str, Any]]
     next_after: int
     has_more: bool
+
+
+_OPERATION_FAILED = posting.rejection_answer(
+    "internal_error", "The exchange failed on this operation; retry it later."
+)
 
 
 class ExchangeStore:
@@ -141,21 +130,9 @@ class ExchangeStore:
         logger.info("exchange database ready at %s; %d idempotency keys purged", self.path, purged)
 
     def claim_key(self, key: str, fingerprint: str, *, now: datetime) -> Claim:
-        """Claim `key` for a request whose body hashes to `fingerprint`, atomically."""
+        """Claim `key` for a request whose body hashes to `fingerprint`, and commit the claim."""
         with self._write() as conn:
-            row = conn.execute(
-                "SELECT fingerprint, state, status_code, media_type, body"
-                " FROM idempotency_keys WHERE idempotency_key = ?",
-                (key,),
-            ).fetchone()
-            if row is None:
-                conn.execute(
-                    "INSERT INTO idempotency_keys (idempotency_key, fingerprint, state, created_at)"
-                    " VALUES (?, ?, 'processing', ?)",
-                    (key, fingerprint, stamp(now)),
-                )
-                return Claim(outcome=ClaimOutcome.CLAIMED)
-        return _existing_claim(row, fingerprint)
+            return idempotency.claim_key(conn, key, fingerprint, now=now)
 
     def release_key(self, key: str) -> None:
         """Forget a claimed key whose request failed before completing, so a retry can run."""
@@ -170,12 +147,28 @@ class ExchangeStore:
         with self._write() as conn:
             posting.complete_key(conn, key, answer, now=now)
 
-    def post_payment(
-        self, key: str, payment: PaymentRequest, *, now: datetime, today: date
+    def settle(
+        self, key: str, parsed: PaymentRequest | StoredAnswer, *, now: datetime, today: date
     ) -> StoredAnswer:
-        """Apply `payment` and store its answer under the claimed `key`, in one transaction."""
+        """Post or refuse the payment of the claimed `key` and store its answer, in one
+        transaction (see `idempotency.settle`)."""
         with self._write() as conn:
-            return posting.post_payment(conn, key, payment, now=now, today=today)
+            return idempotency.settle(conn, key, parsed, now=now, today=today)
+
+    def perform_batch(
+        self, operations: Sequence[tuple[str, bytes]], *, now: datetime, today: date
+    ) -> list[Outcome]:
+        """Perform each (key, body) payment request in order, all in one transaction.
+
+        Each operation runs inside its own savepoint: one that fails unexpectedly is rolled
+        back alone (its key stays unclaimed, so a retry can run) and answers 500, while the
+        others still commit, together with their stored answers, at the end.
+        """
+        with self._write() as conn:
+            return [
+                _perform_in_savepoint(conn, key, body, now=now, today=today)
+                for key, body in operations
+            ]
 
     def changes_after(self, after: int, limit: int) -> FeedPage:
         """Up to `limit` changes with seq above `after`, ascending, read from one snapshot."""
@@ -238,14 +231,18 @@ class ExchangeStore:
             conn.execute("COMMIT")
 
 
-def _existing_claim(row: tuple[Any, ...], fingerprint: str) -> Claim:
-    stored_fingerprint, state, status_code, media_type, body = row
-    if stored_fingerprint != fingerprint:
-        return Claim(outcome=ClaimOutcome.MISMATCH)
-    if state != "done":
-        return Claim(outcome=ClaimOutcome.IN_PROGRESS)
-    answer = StoredAnswer(status_code=status_code, media_type=media_type, body=body)
-    return Claim(outcome=ClaimOutcome.REPLAY, answer=answer)
+def _perform_in_savepoint(
+    conn: sqlite3.Connection, key: str, body: bytes, *, now: datetime, today: date
+) -> Outcome:
+    conn.execute("SAVEPOINT operation")
+    try:
+        outcome = idempotency.perform(conn, key, body, now=now, today=today)
+    except Exception:
+        logger.exception("batch operation under key %s failed; rolled back alone", key)
+        conn.execute("ROLLBACK TO operation")
+        outcome = Outcome(answer=_OPERATION_FAILED)
+    conn.execute("RELEASE operation")
+    return outcome
 
 
 def _seed(conn: sqlite3.Connection, demo: DemoData) -> None:
