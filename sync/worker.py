@@ -117,6 +117,10 @@ class SyncWorker:
         self._paused = False
         self._wake.set()
 
+    def publish_status(self) -> None:
+        """Report the queue as it is now, without a pass (after a payment is recorded)."""
+        self._emit(syncing=False)
+
     @property
     def paused(self) -> bool:
         return self._paused

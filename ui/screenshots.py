@@ -110,6 +110,23 @@ def _walk(window: MainWindow, app: QApplication, runner: TaskRunner, worker: obj
     window.receipt.refresh()
     _settle(app, runner)
     _save_all(window, app, out, "receipt-confirmed", sizes)
+    window._on_receipt_done()
+    window.search.query.setText("M-100005")
+    _settle(app, runner, lambda: window.search.results.count() > 0)
+    window._on_search_member_chosen("M-100005")
+    _settle(app, runner, lambda: window.member.account is not None)
+    window.member._on_pay_clicked()
+    window.payment._on_charge_clicked()  # stays queued: the worker does not run again
+    _settle(app, runner, lambda: window.receipt.receipt is not None)
+    worker.publish_status()  # type: ignore[attr-defined]
+    window._on_receipt_done()
+    window._on_search_queue_requested()
+    _settle(app, runner, lambda: window.queue.table.rowCount() > 0)
+    _save_all(window, app, out, "queue", sizes)
+    window._on_back_requested()
+    window._on_search_report_requested()
+    _settle(app, runner, lambda: window.report.table.rowCount() > 0)
+    _save_all(window, app, out, "report", sizes)
 
 
 def main() -> int:

@@ -42,13 +42,16 @@ class QueueScreen(Screen):
         self.summary = label()
         self.notice = label("banner")
         self.notice.hide()
-        self.table = QTableWidget(0, 6)
+        self.table = QTableWidget(0, 5)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(True)
+        header = self.table.horizontalHeader()
+        for column in range(5):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch if column in (1, 4)
+                                        else QHeaderView.ResizeMode.ResizeToContents)
         self.send_now = button("syncing", primary=True)
         self.cancel = button("problem")
         self.back = button("back")
@@ -72,8 +75,7 @@ class QueueScreen(Screen):
     def retranslate_ui(self) -> None:
         self.heading.setText(_("Payments waiting for the exchange"))
         self.table.setHorizontalHeaderLabels([
-            _("Receipt"), _("Member"), _("Amount"), _("State"), _("Deadline"),
-            _("What is happening")])
+            _("Receipt"), _("Member"), _("Amount"), _("Deadline"), _("State")])
         self.table.setAccessibleName(_("Payments waiting"))
         self.send_now.setText(_("Send now"))
         self.send_now.setAccessibleName(_("Send every waiting payment now"))
@@ -111,11 +113,12 @@ class QueueScreen(Screen):
             deadline = format_date(entry.deadline) if entry.deadline else _("None")
             if entry.outbox_id in self.at_risk_ids:
                 deadline = _("{date} — at risk").format(date=deadline)
+            state = _("{state}: {why} ({attempts})").format(
+                state=_(_STATE_WORDS[entry.state]), why=reason_text(entry.last_error),
+                attempts=ngettext("{n} attempt", "{n} attempts", entry.attempts).format(
+                    n=entry.attempts))
             cells = (entry.receipt_number, entry.member_name or entry.member_id,
-                     format_money(entry.amount), _(_STATE_WORDS[entry.state]), deadline,
-                     reason_text(entry.last_error) + " " + ngettext(
-                         "({n} attempt)", "({n} attempts)", entry.attempts).format(
-                         n=entry.attempts))
+                     format_money(entry.amount), deadline, state)
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         self.table.resizeRowsToContents()

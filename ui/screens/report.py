@@ -8,7 +8,7 @@ import html
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
@@ -74,7 +74,7 @@ class ReportScreen(Screen):
         for widget in (self.csv, self.pdf):
             row.addWidget(widget)
         self.layout_.addLayout(form)
-        self.layout_.addWidget(self.show_button)
+        self.layout_.addWidget(self.show_button, alignment=Qt.AlignmentFlag.AlignLeft)
         for widget in (self.error, self.table, self.saved):
             self.layout_.addWidget(widget)
         self.layout_.addLayout(row)
