@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test totp i18n bench lint clean smoke
+.PHONY: run test totp i18n bench lint clean smoke faults
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,12 @@ smoke: $(STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/python -m kiosk.i18n_build
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+faults: $(TEST_STAMP)
+	$(BIN)/python -m tests.campaign --payments $(or $(N),500) --seed $(or $(SEED),7)
+
+bench: $(TEST_STAMP)
+	$(BIN)/python -m bench
 
 totp: $(STAMP)
 	$(BIN)/python -m kiosk totp --demo

@@ -60,6 +60,12 @@ class ExchangeClient:
     def close(self) -> None:
         self.session.close()
 
+    def clone(self) -> ExchangeClient:
+        """Another client for the same exchange with its own connection (one per thread)."""
+        twin = ExchangeClient(self.base_url, device_token="", kiosk_id="", timeout=self.timeout)
+        twin.session.headers.update(self.session.headers)
+        return twin
+
     def _request(self, method: str, path: str, **kwargs: Any) -> Answer:
         url = f"{self.base_url}{path}"
         try:

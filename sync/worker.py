@@ -16,7 +16,9 @@ import json
 import logging
 import random
 import threading
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -36,6 +38,10 @@ log = logging.getLogger(__name__)
 OFFLINE_PROBE_SECONDS = 5.0
 MAX_PAGES_PER_PASS = 50
 STALL_ATTEMPTS = 5  # the head of the queue failing this often, while online, is a problem
+
+
+# A batch on its way: its rows, the lane thread's pending answers, and the lane's client.
+_InFlight = tuple[list[OutboxItem], "Future[list[Answer]]", ExchangeClient]
 
 
 class Connection(StrEnum):
@@ -92,6 +98,7 @@ class SyncWorker:
         self._online = False
         self._paused = False
         self._use_batch = True
+        self._second_lane: ExchangeClient | None = None
 
     # -- control, from any thread -------------------------------------------------------------
     def start(self) -> None:
@@ -106,6 +113,8 @@ class SyncWorker:
         if self._thread is not None:
             self._thread.join(timeout)
         self._client.close()
+        if self._second_lane is not None:
+            self._second_lane.close()
 
     def nudge(self) -> None:
         """Run a pass now (after a payment is taken)."""
@@ -144,8 +153,9 @@ class SyncWorker:
         wait = (due - self._clock.now()).total_seconds()
         return max(0.05, min(self._poll_seconds, wait))
 
-    def run_once(self) -> PassResult:
-        """One pass: probe, recover interrupted rows, pull changes, send what is due, report."""
+    def run_once(self, *, max_send: int | None = None) -> PassResult:
+        """One pass: probe, recover interrupted rows, pull changes, send what is due (at most
+        `max_send` rows when given), report."""
         result = PassResult()
         self._report_syncing()
         result.online = self._client.health()
@@ -155,7 +165,7 @@ class SyncWorker:
         if self._online:
             self._pull(result)
         if self._online and not self._paused:
-            self._drain(result)
+            self._drain(result, max_send)
         self._report()
         return result
 
@@ -223,32 +233,70 @@ class SyncWorker:
         return policy.classify(stored, attempts=item.attempts, now=now, rng=self._rng)
 
     # -- sending ------------------------------------------------------------------------------
-    def _drain(self, result: PassResult) -> None:
-        while not self._stopping.is_set():
-            items = delivery.claim_due(vault=self._vault, clock=self._clock,
-                                       limit=self._batch_size if self._use_batch else 1)
-            if not items:
-                return
-            outcomes = self._deliver(items)
-            result.requests += 1
-            result.sent += len(items)
-            result.outcomes += outcomes
-            states = delivery.record_outcomes(list(zip(items, outcomes, strict=True)),
-                                              vault=self._vault, clock=self._clock)
-            result.confirmed += sum(state == "confirmed" for state in states)
-            if any(o.action is Action.PAUSE for o in outcomes):
-                self._paused = True
-                log.error("the exchange refused the device credential; sending paused")
-                return
-            if any(o.action is Action.RETRY for o in outcomes):
-                # Unreachable, busy or unsure: stop this pass rather than press on; rows
-                # still due are picked up by the next pass, which comes at once.
-                return
+    def _drain(self, result: PassResult, max_send: int | None) -> None:
+        """Claim, send and record batches, keeping up to `lanes` requests in flight.
 
-    def _deliver(self, items: list[OutboxItem]) -> list[Outcome]:
+        Two lanes hide the network's round trip: one batch travels while the previous one is
+        recorded. Claims stay safe with several in flight, because a member's next row is not
+        claimable while an earlier one is 'sending'. Outcomes are classified and recorded on
+        this thread, in the order the batches were claimed.
+        """
+        in_flight: deque[_InFlight] = deque()
+        free = deque(self._lanes())
+        claiming = True
+        with ThreadPoolExecutor(max_workers=len(free), thread_name_prefix="sync-lane") as pool:
+            while True:
+                while claiming and free and not self._stopping.is_set():
+                    items = self._claim(result, max_send, in_flight)
+                    if not items:
+                        # With batches in flight, rows behind them become due when they land.
+                        claiming = bool(in_flight)
+                        break
+                    lane = free.popleft()
+                    in_flight.append((items, pool.submit(self._send, items, lane), lane))
+                if not in_flight:
+                    return
+                items, future, lane = in_flight.popleft()
+                outcomes = self._outcomes(items, future)
+                free.append(lane)
+                keep_going = self._record(result, items, outcomes)
+                claiming = claiming and keep_going
+
+    def _lanes(self) -> list[ExchangeClient]:
+        if self._second_lane is None and self._use_batch and self._batch_size > 1:
+            self._second_lane = self._client.clone()
+        return [self._client] + ([self._second_lane] if self._second_lane else [])
+
+    def _claim(self, result: PassResult, max_send: int | None,
+               in_flight: deque[_InFlight]) -> list[OutboxItem]:
+        limit = self._batch_size if self._use_batch else 1
+        if max_send is not None:
+            limit = min(limit, max_send - result.sent - sum(len(f[0]) for f in in_flight))
+        if limit <= 0:
+            return []
+        return delivery.claim_due(vault=self._vault, clock=self._clock, limit=limit)
+
+    def _record(self, result: PassResult, items: list[OutboxItem],
+                outcomes: list[Outcome]) -> bool:
+        """Store one batch's outcomes; False when the pass should stop claiming."""
+        result.requests += 1
+        result.sent += len(items)
+        result.outcomes += outcomes
+        states = delivery.record_outcomes(list(zip(items, outcomes, strict=True)),
+                                          vault=self._vault, clock=self._clock)
+        result.confirmed += sum(state == "confirmed" for state in states)
+        if any(o.action is Action.PAUSE for o in outcomes):
+            self._paused = True
+            log.error("the exchange refused the device credential; sending paused")
+            return False
+        # Unreachable, busy or unsure: stop claiming rather than press on; rows still due are
+        # picked up by the next pass, which comes at once.
+        return not any(o.action is Action.RETRY for o in outcomes)
+
+    def _outcomes(self, items: list[OutboxItem], future: Future[list[Answer]]) -> list[Outcome]:
         now = self._clock.now()
         try:
-            answers = self._send(items)
+            answers = future.result()
         except ExchangeUnreachable as exc:
             log.info("%d item(s) not delivered: %s", len(items), exc.reason)
             self._set_online(False)
@@ -261,21 +309,25 @@ class SyncWorker:
         return [policy.classify(answer, attempts=item.attempts, now=now, rng=self._rng)
                 for item, answer in zip(items, answers, strict=True)]
 
-    def _send(self, items: list[OutboxItem]) -> list[Answer]:
+    def _send(self, items: list[OutboxItem], client: ExchangeClient) -> list[Answer]:
+        """Runs on a lane thread: network only, no vault and no shared state but the flag."""
         if not self._use_batch or len(items) == 1:
-            item = items[0]
-            return [self._client.send(endpoint=item.endpoint,
-                                      idempotency_key=item.idempotency_key,
-                                      payload=item.payload)]
-        answer = self._client.batch([(i.endpoint, i.idempotency_key, i.payload) for i in items])
+            return [self._send_one(item, client) for item in items]
+        answer = client.batch([(i.endpoint, i.idempotency_key, i.payload) for i in items])
         if answer.status in (404, 405):
             log.warning("the exchange has no batch endpoint; sending one at a time")
             self._use_batch = False
+            return [self._send_one(item, client) for item in items]
         if answer.status != 200:
-            # The whole request was refused (credential, overload, no batch endpoint): each
-            # operation gets that answer, so the policy table decides for all of them alike.
+            # The whole request was refused (credential, overload): each operation gets that
+            # answer, so the policy table decides for all of them alike.
             return [answer] * len(items)
         return split_batch_answer(answer, [i.idempotency_key for i in items])
+
+    @staticmethod
+    def _send_one(item: OutboxItem, client: ExchangeClient) -> Answer:
+        return client.send(endpoint=item.endpoint, idempotency_key=item.idempotency_key,
+                           payload=item.payload)
 
     # -- status -------------------------------------------------------------------------------
     def _report_syncing(self) -> None:

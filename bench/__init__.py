@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure and print, run by `make bench`. Never timed assertions."""
