@@ -5,12 +5,24 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kiosk.i18n import LANGUAGES, _, current_language, language_name, ngettext
 from sync.worker import Connection, SyncStatus
 from ui.icons import icon
 from ui.screens.base import button, label
+from ui.theme import TEXT_SCALES
 
 _STATUS_ICON = {
     Connection.ONLINE: "online",
@@ -26,6 +38,10 @@ class HeaderBar(QFrame):
     """The navigator picked a language code."""
     sig_sign_out_requested = Signal()
     """The navigator pressed Sign out."""
+    sig_help_requested = Signal()
+    """Someone pressed Get help."""
+    sig_appearance_chosen = Signal(str, float)
+    """A theme name and a text-size factor were chosen from the Display menu."""
 
     def __init__(self, site: str) -> None:
         super().__init__()
@@ -42,25 +58,81 @@ class HeaderBar(QFrame):
             self.language.addItem(language_name(code), code)
         self.sign_out = button("sign_out")
         self.sign_out.hide()
-        for widget in (self.language, self.sign_out):
+        self.help = button("help")
+        self.display = button("display")
+        self.display_menu = QMenu(self)
+        self.display.setMenu(self.display_menu)
+        self.icon_color = "#1a1a1a"
+        self.appearance = ("standard", 1.0)
+        for widget in (self.language, self.sign_out, self.help, self.display):
             widget.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self._build_layout()
+        self._connect_signals()
+        self.retranslate_ui()
+
+    def _build_layout(self) -> None:
+        """Two groups, side by side when there is room and stacked when there is not (large
+        text on a small screen), so nothing in the header is ever cut off."""
+        self.left, self.right = QWidget(), QWidget()
         who = QVBoxLayout()
         who.setSpacing(0)
         who.addWidget(self.title)
         who.addWidget(self.who)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(16, 6, 16, 6)
-        row.addLayout(who, 3)
-        row.addWidget(self.status_icon)
-        row.addWidget(self.status_text, 3)
-        row.addWidget(self.language)
-        row.addWidget(self.sign_out)
-        self._connect_signals()
-        self.retranslate_ui()
+        left = QHBoxLayout(self.left)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addLayout(who, 3)
+        left.addWidget(self.status_icon)
+        left.addWidget(self.status_text, 3)
+        right = QHBoxLayout(self.right)
+        right.setContentsMargins(0, 0, 0, 0)
+        right.addStretch(1)
+        for widget in (self.language, self.display, self.help, self.sign_out):
+            right.addWidget(widget)
+        self.box = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.box.setContentsMargins(16, 6, 16, 6)
+        self.box.addWidget(self.left, 1)
+        self.box.addWidget(self.right)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        needed = self.left.minimumSizeHint().width() + self.right.sizeHint().width() + 48
+        stacked = needed > event.size().width()
+        direction = (QBoxLayout.Direction.TopToBottom if stacked
+                     else QBoxLayout.Direction.LeftToRight)
+        if direction != self.box.direction():
+            self.box.setDirection(direction)
+            self.updateGeometry()  # the window's layout gives the header its new height
+        super().resizeEvent(event)
 
     def _connect_signals(self) -> None:
         self.language.currentIndexChanged.connect(self._on_language_current_index_changed)
         self.sign_out.clicked.connect(self.sig_sign_out_requested.emit)
+        self.help.clicked.connect(self.sig_help_requested.emit)
+
+    def _fill_display_menu(self) -> None:
+        self.display_menu.clear()
+        theme, scale = self.appearance
+        for name, words in (("standard", _("Standard colours")),
+                            ("contrast-light", _("High contrast, light")),
+                            ("contrast-dark", _("High contrast, dark"))):
+            action = self.display_menu.addAction(words)
+            action.setCheckable(True)
+            action.setChecked(name == theme)
+            action.triggered.connect(lambda _c=False, n=name: self.sig_appearance_chosen.emit(
+                n, self.appearance[1]))
+        self.display_menu.addSeparator()
+        for factor in TEXT_SCALES:
+            action = self.display_menu.addAction(_("Text size {percent}%").format(
+                percent=round(factor * 100)))
+            action.setCheckable(True)
+            action.setChecked(abs(factor - scale) < 0.01)
+            action.triggered.connect(lambda _c=False, f=factor: self.sig_appearance_chosen.emit(
+                self.appearance[0], f))
+
+    def set_appearance(self, theme: str, scale: float, icon_color: str) -> None:
+        self.appearance = (theme, scale)
+        self.icon_color = icon_color
+        self._fill_display_menu()
+        self._render_status()
 
     def retranslate_ui(self) -> None:
         self.title.setText(self.site)
@@ -68,6 +140,11 @@ class HeaderBar(QFrame):
         self.language.setAccessibleName(_("Language"))
         self.sign_out.setText(_("Sign out"))
         self.sign_out.setAccessibleName(_("Sign out"))
+        self.help.setText(_("Get help"))
+        self.help.setAccessibleName(_("Get help"))
+        self.display.setText(_("Display"))
+        self.display.setAccessibleName(_("Display: text size and contrast"))
+        self._fill_display_menu()
         self.set_staff(self.staff_name)
         self._render_status()
         index = self.language.findData(current_language())
@@ -117,7 +194,8 @@ class HeaderBar(QFrame):
         self.status_text.setText(text)
         self.status_text.setAccessibleName(_("Connection status: {status}").format(status=text))
         if self.status is not None:
-            self.status_icon.setPixmap(icon(_STATUS_ICON[self.status.connection]).pixmap(28, 28))
+            self.status_icon.setPixmap(icon(_STATUS_ICON[self.status.connection],
+                                            self.icon_color).pixmap(28, 28))
 
     def _on_language_current_index_changed(self, index: int) -> None:
         self.sig_language_chosen.emit(str(self.language.itemData(index)))

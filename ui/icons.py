@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QAbstractButton, QWidget
 
 ICONS: dict[str, str] = {
     "sign_in": "fa6s.right-to-bracket",
@@ -20,6 +22,8 @@ ICONS: dict[str, str] = {
     "problem": "fa6s.triangle-exclamation",
     "language": "fa6s.language",
     "enroll": "fa6s.user-plus",
+    "help": "fa6s.circle-question",
+    "display": "fa6s.text-height",
 }
 
 
@@ -28,3 +32,14 @@ def icon(meaning: str, color: str = "#1a1a1a") -> QIcon:
     import qtawesome
 
     return qtawesome.icon(ICONS[meaning], color=color)
+
+
+def refresh_icons(root: QWidget, *, text: str, on_primary: str, size_px: int = 22) -> None:
+    """Draw every button's icon (named by its `icon_meaning` property) in the theme's colours
+    and at the text's size. Called after the first screen is shown and on theme changes."""
+    for widget in root.findChildren(QAbstractButton):
+        meaning = widget.property("icon_meaning")
+        if meaning:
+            primary = widget.property("role") == "primary"
+            widget.setIcon(icon(str(meaning), on_primary if primary else text))
+            widget.setIconSize(QSize(size_px, size_px))

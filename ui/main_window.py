@@ -8,9 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kiosk.domain.staff import StaffSession
 from kiosk.i18n import _, format_date, is_right_to_left, ngettext, set_language
@@ -20,9 +27,12 @@ from kiosk.services.payments import PaymentTaken
 from kiosk.services.queue import QueueEntry, at_risk, is_urgent
 from kiosk.visit import Visit, VisitState
 from sync.worker import SyncStatus
+from ui import theme
 from ui.bridge import SyncBridge
 from ui.context import ScreenContext
+from ui.dialogs.help import HelpDialog
 from ui.header import HeaderBar
+from ui.icons import refresh_icons
 from ui.screens.base import Screen, label
 from ui.screens.enroll import EnrollScreen
 from ui.screens.member import MemberScreen
@@ -32,6 +42,7 @@ from ui.screens.receipt import ReceiptScreen
 from ui.screens.report import ReportScreen
 from ui.screens.search import SearchScreen
 from ui.screens.sign_in import SignInScreen
+from ui.theme import Appearance
 
 
 class MainWindow(QMainWindow):
@@ -52,6 +63,10 @@ class MainWindow(QMainWindow):
         self.deadline_banner = label("banner")
         self.deadline_banner.hide()
         self.waiting = 0
+        self.appearance = Appearance()
+        self.tokens = self.appearance.tokens
+        self._icons_drawn = False
+        self.help_dialog: HelpDialog | None = None
         self._leaving_confirmed = False
         self.leaving_question: QMessageBox | None = None
         self.screens: dict[VisitState, Screen] = {
@@ -85,6 +100,8 @@ class MainWindow(QMainWindow):
         self.bridge.sig_status_changed.connect(self._on_bridge_status_changed)
         self.header.sig_language_chosen.connect(self._on_header_language_chosen)
         self.header.sig_sign_out_requested.connect(self._on_header_sign_out_requested)
+        self.header.sig_help_requested.connect(self._on_header_help_requested)
+        self.header.sig_appearance_chosen.connect(self._on_header_appearance_chosen)
         self.enroll.sig_enrolled.connect(self._on_enroll_enrolled)
         self.sign_in.sig_signed_in.connect(self._on_sign_in_signed_in)
         self.search.sig_member_chosen.connect(self._on_search_member_chosen)
@@ -176,6 +193,37 @@ class MainWindow(QMainWindow):
     def _on_search_report_requested(self) -> None:
         self.visit.open_tool(VisitState.REPORT)
         self._show_state()
+
+    def _on_header_help_requested(self) -> None:
+        self.help_dialog = HelpDialog(self)
+        refresh_icons(self.help_dialog, text=self.tokens.text,
+                      on_primary=self.tokens.on_primary)
+        self.help_dialog.open()
+
+    def _on_header_appearance_chosen(self, theme_name: str, scale: float) -> None:
+        self.set_appearance(Appearance(theme=theme_name, scale=scale))
+
+    def set_appearance(self, appearance: Appearance) -> None:
+        """Apply a theme and text size to the whole application, at once."""
+        self.appearance = appearance
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            self.tokens = theme.apply(app, appearance)
+        self.draw_icons()
+
+    def draw_icons(self) -> None:
+        """Draw button icons in the theme's colours (deferred from start-up: the icon font
+        is only loaded once the first screen is on display)."""
+        tokens = self.tokens
+        refresh_icons(self, text=tokens.text, on_primary=tokens.on_primary,
+                      size_px=tokens.body_px)
+        self.header.set_appearance(self.appearance.theme, self.appearance.scale, tokens.text)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._icons_drawn:
+            self._icons_drawn = True
+            QTimer.singleShot(0, self.draw_icons)
 
     def _on_header_language_chosen(self, code: str) -> None:
         set_language(code)

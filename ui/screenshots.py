@@ -14,7 +14,8 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -29,13 +30,16 @@ from kiosk.settings import load_settings  # noqa: E402
 from kiosk.terminal.sandbox import SandboxTerminal  # noqa: E402
 from sync.bootstrap import build_sync  # noqa: E402
 from sync.sandbox.server import SandboxProcess  # noqa: E402
+from sync.worker import SyncWorker  # noqa: E402
 from ui import theme  # noqa: E402
 from ui.bridge import SyncBridge  # noqa: E402
 from ui.context import ScreenContext  # noqa: E402
+from ui.layout_check import layout_problems  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 from ui.tasks import TaskRunner  # noqa: E402
 
 DEFAULT_SIZES = ((1280, 800), (1024, 768))
+ALL_SIZES = ((1024, 768), (1280, 800), (1920, 1080), (1080, 1920))
 
 
 def _settle(app: QApplication, runner: TaskRunner, until: Callable[[], bool] = lambda: True,
@@ -49,19 +53,33 @@ def _settle(app: QApplication, runner: TaskRunner, until: Callable[[], bool] = l
     app.processEvents()
 
 
-def _save_all(window: MainWindow, app: QApplication, out: Path, name: str,
-              sizes: tuple[tuple[int, int], ...]) -> None:
-    for width, height in sizes:
-        window.resize(width, height)
-        app.processEvents()
-        window.grab().save(str(out / f"{name}-{width}x{height}.png"))
+def saver(window: MainWindow, app: QApplication, out: Path,
+          sizes: tuple[tuple[int, int], ...]) -> Callable[[str], None]:
+    """A step callback that saves the window at each size as `<step>-<w>x<h>.png`."""
+    def save(name: str) -> None:
+        for width, height in sizes:
+            window.resize(width, height)
+            app.processEvents()
+            window.grab().save(str(out / f"{name}-{width}x{height}.png"))
+            for problem in layout_problems(window):
+                print(f"  {name} {width}x{height}: {problem}")
+    return save
 
 
 def capture(out: Path, sizes: tuple[tuple[int, int], ...], language: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with demo_window(language) as (window, app, runner, worker):
+        walk(window, app, runner, worker, saver(window, app, out, sizes))
+
+
+@contextmanager
+def demo_window(language: str = "en") -> Iterator[tuple[MainWindow, QApplication, TaskRunner,
+                                                        SyncWorker]]:
+    """A kiosk window on demo data with a throw-away sandbox exchange, signed out."""
     app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
     theme.apply(app)
     set_language(language)
-    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, \
             SandboxProcess(db_path=Path(tmp) / "exchange.db") as sandbox:
         settings = load_settings(Path(tmp) / "kiosk", demo=True, exchange_url=sandbox.url)
@@ -75,41 +93,44 @@ def capture(out: Path, sizes: tuple[tuple[int, int], ...], language: str) -> Non
                             bridge)
         window.show()
         worker.run_once()  # so the header shows the real connection status
-        _walk(window, app, runner, worker, out, sizes)
-        runner.shutdown()
-        window.close()
-        worker.stop()
-        core.close()
+        try:
+            yield window, app, runner, worker
+        finally:
+            runner.shutdown()
+            window.close()
+            worker.stop()
+            core.close()
 
 
-def _walk(window: MainWindow, app: QApplication, runner: TaskRunner, worker: object,
-          out: Path, sizes: tuple[tuple[int, int], ...]) -> None:
+def walk(window: MainWindow, app: QApplication, runner: TaskRunner, worker: SyncWorker,
+         at_step: Callable[[str], None]) -> None:
+    """One visit through every main screen, calling `at_step(name)` on each."""
     from kiosk.domain.staff import Role, StaffSession
 
     window.sign_in.username.setText(DEMO_USERNAME)
     _settle(app, runner)
-    _save_all(window, app, out, "sign-in", sizes)
+    at_step("sign-in")
     window._on_sign_in_signed_in(StaffSession(  # the code step itself is shown above
         username=DEMO_USERNAME, display_name="Demo Navigator", role=Role.NAVIGATOR,
         signed_in_at=SystemClock().now()))
     window.search.query.setText("garc")
     _settle(app, runner, lambda: window.search.results.count() > 0)
-    _save_all(window, app, out, "search", sizes)
+    at_step("search")
     window._on_search_member_chosen("M-100001")
     _settle(app, runner, lambda: window.member.account is not None)
-    _save_all(window, app, out, "member", sizes)
+    at_step("member")
     window.member._on_pay_clicked()
     _settle(app, runner)
-    _save_all(window, app, out, "payment", sizes)
+    at_step("payment")
     window.payment.amount.setText("150.00")
     window.payment.pay_other.setChecked(True)
     window.payment._on_charge_clicked()
     _settle(app, runner, lambda: window.receipt.receipt is not None)
-    _save_all(window, app, out, "receipt-pending", sizes)
-    worker.run_once()  # type: ignore[attr-defined]
+    at_step("receipt-pending")
+    worker.run_once()
     window.receipt.refresh()
     _settle(app, runner)
-    _save_all(window, app, out, "receipt-confirmed", sizes)
+    at_step("receipt-confirmed")
     window._on_receipt_done()
     window.search.query.setText("M-100005")
     _settle(app, runner, lambda: window.search.results.count() > 0)
@@ -118,15 +139,15 @@ def _walk(window: MainWindow, app: QApplication, runner: TaskRunner, worker: obj
     window.member._on_pay_clicked()
     window.payment._on_charge_clicked()  # stays queued: the worker does not run again
     _settle(app, runner, lambda: window.receipt.receipt is not None)
-    worker.publish_status()  # type: ignore[attr-defined]
+    worker.publish_status()
     window._on_receipt_done()
     window._on_search_queue_requested()
     _settle(app, runner, lambda: window.queue.table.rowCount() > 0)
-    _save_all(window, app, out, "queue", sizes)
+    at_step("queue")
     window._on_back_requested()
     window._on_search_report_requested()
     _settle(app, runner, lambda: window.report.table.rowCount() > 0)
-    _save_all(window, app, out, "report", sizes)
+    at_step("report")
 
 
 def main() -> int:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAccessible, QAccessibleEvent
-from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAccessible, QAccessibleEvent, QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.context import ScreenContext
 from ui.errors import message_for
-from ui.icons import icon
 
 
 def label(role: str = "", *, wrap: bool = True) -> QLabel:
@@ -20,12 +29,13 @@ def label(role: str = "", *, wrap: bool = True) -> QLabel:
 
 
 def button(meaning: str | None = None, *, primary: bool = False) -> QPushButton:
+    """A push button; its icon (by meaning) is drawn later by `ui.icons.refresh_icons`, in
+    the theme's colours and without loading the icon font at start-up."""
     widget = QPushButton()
     if meaning:
-        widget.setIcon(icon(meaning, "#ffffff" if primary else "#1a1a1a"))
+        widget.setProperty("icon_meaning", meaning)
     if primary:
         widget.setProperty("role", "primary")
-        widget.setDefault(True)
     return widget
 
 
@@ -42,7 +52,22 @@ class Screen(QWidget):
     def __init__(self, ctx: ScreenContext) -> None:
         super().__init__()
         self.ctx = ctx
-        self.layout_ = QVBoxLayout(self)
+        # The content scrolls vertically when the text is made large; it never scrolls
+        # sideways, so nothing is ever cut off at the right edge.
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Tab moves through the controls and the scroll area follows the focus by itself.
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.content = QWidget()
+        self.scroll.setWidget(self.content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
+        self.primary: QPushButton | None = None  # what Enter does when no field has focus
+        self.back_button: QPushButton | None = None  # what Escape does
+        self.layout_ = QVBoxLayout(self.content)
         self.layout_.setContentsMargins(32, 24, 32, 24)
         self.layout_.setSpacing(14)
         self.heading = label("heading")
@@ -71,3 +96,24 @@ class Screen(QWidget):
 
     def on_shown(self) -> None:
         """Called each time the screen comes to the front; put the focus where work starts."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        """Enter activates the focused button, or the screen's main action; Escape goes back.
+        The same on every screen, so a keyboard user learns it once."""
+        key = event.key()
+        focused = self.focusWidget()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if isinstance(focused, QAbstractButton) and focused.isEnabled():
+                focused.click()
+                return
+            if not isinstance(focused, QLineEdit) and _usable(self.primary):
+                self.primary.click()  # type: ignore[union-attr]
+                return
+        elif key == Qt.Key.Key_Escape and _usable(self.back_button):
+            self.back_button.click()  # type: ignore[union-attr]
+            return
+        super().keyPressEvent(event)
+
+
+def _usable(widget: QPushButton | None) -> bool:
+    return widget is not None and widget.isVisible() and widget.isEnabled()

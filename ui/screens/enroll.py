@@ -44,6 +44,7 @@ class EnrollScreen(Screen):
             lab.setBuddy(field)
             self.form.addRow(lab, field)
         self.submit = button("enroll", primary=True)
+        self.primary = self.submit
         self.qr = QLabel()
         self.secret = label()
         self.secret.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -113,4 +114,5 @@ class EnrollScreen(Screen):
         for widget in (self.qr, self.secret, self.finish):
             widget.show()
         self.submit.hide()
+        self.primary = self.finish
         self.finish.setFocus()

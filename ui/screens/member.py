@@ -39,6 +39,7 @@ class MemberScreen(Screen):
         self.invoices.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.pay = button("pay", primary=True)
         self.back = button("back")
+        self.primary, self.back_button = self.pay, self.back
         row = QHBoxLayout()
         row.addWidget(self.back)
         row.addStretch(1)

@@ -57,6 +57,7 @@ class PaymentScreen(Screen):
         self.progress.hide()
         self.charge = button("pay", primary=True)
         self.back = button("back")
+        self.primary, self.back_button = self.charge, self.back
         self.override = button("problem")
         self.override.hide()
         self._override_by: StaffSession | None = None

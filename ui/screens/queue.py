@@ -55,6 +55,7 @@ class QueueScreen(Screen):
         self.send_now = button("syncing", primary=True)
         self.cancel = button("problem")
         self.back = button("back")
+        self.primary, self.back_button = self.send_now, self.back
         row = QHBoxLayout()
         for widget in (self.back, self.cancel):
             row.addWidget(widget)

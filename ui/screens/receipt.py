@@ -36,6 +36,7 @@ class ReceiptScreen(Screen):
         self.saved = label("muted")
         self.print_pdf = button("print")
         self.done = button("done", primary=True)
+        self.primary = self.done
         row = QHBoxLayout()
         row.addWidget(self.print_pdf)
         row.addStretch(1)

@@ -67,6 +67,7 @@ class ReportScreen(Screen):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.saved = label("muted")
         self.pdf, self.csv, self.back = button("print"), button("receipt"), button("back")
+        self.primary, self.back_button = self.show_button, self.back
         row = QHBoxLayout()
         for widget in (self.back,):
             row.addWidget(widget)

@@ -35,6 +35,7 @@ class SearchScreen(Screen):
         self.count = label("muted")
         self.open_button = button("member", primary=True)
         self.open_button.setEnabled(False)
+        self.primary = self.open_button
         self.queue_button = button("syncing")
         self.report_button = button("receipt")
         self._timer = QTimer(self)
@@ -44,12 +45,12 @@ class SearchScreen(Screen):
         self._hits: list[MemberHit] = []
         for widget in (self.hint, self.query, self.error, self.count, self.results):
             self.layout_.addWidget(widget)
-        row = QHBoxLayout()
-        row.addWidget(self.open_button)
-        row.addStretch(1)
-        row.addWidget(self.queue_button)
-        row.addWidget(self.report_button)
-        self.layout_.addLayout(row)
+        self.layout_.addWidget(self.open_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        tools = QHBoxLayout()  # staff tools on their own row, so large text still fits
+        tools.addWidget(self.queue_button)
+        tools.addWidget(self.report_button)
+        tools.addStretch(1)
+        self.layout_.addLayout(tools)
         self._connect_signals()
         self.retranslate_ui()
 

@@ -25,6 +25,7 @@ class SignInScreen(Screen):
         self.code.setMaxLength(6)
         self.code.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
         self.submit = button("sign_in", primary=True)
+        self.primary = self.submit
         self.demo_hint = label("banner")
         self.demo_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.demo_hint.setVisible(ctx.core.settings.demo)
