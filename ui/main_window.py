@@ -266,6 +266,8 @@ class MainWindow(QMainWindow):
         self.visit.back()
         if was_paying and self.visit.member_id:
             self.member.load(self.visit.member_id)
+        elif self.visit.state is VisitState.FIND_MEMBER:
+            self.member.clear()  # nothing of the member stays on a hidden screen
         self._show_state()
 
     def _on_payment_payment_taken(self, taken: PaymentTaken) -> None:

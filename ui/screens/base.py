@@ -46,6 +46,12 @@ def line_edit(*, secret: bool = False) -> QLineEdit:
     return widget
 
 
+def tab_chain(*widgets: QWidget) -> None:
+    """Make Tab visit `widgets` in this order (the reading order of the screen)."""
+    for first, second in zip(widgets, widgets[1:], strict=False):
+        QWidget.setTabOrder(first, second)
+
+
 class Screen(QWidget):
     """Base of every screen. Subclasses build widgets, then call `retranslate_ui()`."""
 

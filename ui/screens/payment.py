@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QButtonGroup, QComboBox, QHBoxLayout, QRadioButton
+from PySide6.QtWidgets import QButtonGroup, QComboBox, QHBoxLayout, QRadioButton, QVBoxLayout
 
 from kiosk.domain.money import Money, parse_amount
 from kiosk.domain.staff import StaffSession
@@ -20,7 +20,9 @@ from kiosk.services.payments import (
 from kiosk.terminal.sandbox import SandboxTerminal, Scenario
 from ui.context import ScreenContext
 from ui.dialogs.step_up import StepUpDialog
-from ui.screens.base import Screen, button, label, line_edit
+from ui.screens.base import Screen, button, label, line_edit, tab_chain
+from ui.widgets.keypad import Keypad
+from ui.widgets.responsive import SideBySide
 
 _SCENARIO_LABELS = {
     Scenario.APPROVE: N_("Approved"),
@@ -58,6 +60,7 @@ class PaymentScreen(Screen):
         self.charge = button("pay", primary=True)
         self.back = button("back")
         self.primary, self.back_button = self.charge, self.back
+        self.keypad = Keypad(self.amount)
         self.override = button("problem")
         self.override.hide()
         self._override_by: StaffSession | None = None
@@ -66,14 +69,17 @@ class PaymentScreen(Screen):
         self.retranslate_ui()
 
     def _build_layout(self) -> None:
+        form = QVBoxLayout()
         for widget in (self.summary, self.pay_balance, self.pay_other, self.amount, self.limit):
-            self.layout_.addWidget(widget)
+            form.addWidget(widget)
         if self._sandbox:
-            self.layout_.addWidget(self.outcome_label)
-            self.layout_.addWidget(self.outcome)
+            form.addWidget(self.outcome_label)
+            form.addWidget(self.outcome)
         else:
             self.outcome.hide()
             self.outcome_label.hide()
+        form.addStretch(1)
+        self.layout_.addWidget(SideBySide(form, self.keypad))
         self.layout_.addWidget(self.error)
         self.layout_.addWidget(self.progress)
         self.layout_.addStretch(1)
@@ -83,6 +89,8 @@ class PaymentScreen(Screen):
         row.addWidget(self.override)
         row.addWidget(self.charge)
         self.layout_.addLayout(row)
+        tab_chain(self.pay_balance, self.pay_other, self.amount, self.outcome,
+                  *self.keypad.ordered_keys(), self.back, self.override, self.charge)
 
     def _connect_signals(self) -> None:
         self.charge.clicked.connect(self._on_charge_clicked)
@@ -91,6 +99,7 @@ class PaymentScreen(Screen):
         self.pay_other.toggled.connect(self._on_pay_other_toggled)
         self.amount.returnPressed.connect(self._on_charge_clicked)
         self.amount.textEdited.connect(self._on_amount_text_edited)
+        self.keypad.sig_done.connect(self._on_charge_clicked)
 
     def retranslate_ui(self) -> None:
         self.heading.setText(_("Take a card payment"))
@@ -98,6 +107,7 @@ class PaymentScreen(Screen):
         self.pay_other.setAccessibleName(_("Pay another amount"))
         self.amount.setPlaceholderText(_("Amount in dollars, for example 125.50"))
         self.amount.setAccessibleName(_("Amount to pay in dollars"))
+        self.keypad.retranslate_ui()
         self.outcome_label.setText(_("Demo only: how the sandbox card terminal answers"))
         self.outcome.setAccessibleName(_("Demo card outcome"))
         for index, scenario in enumerate(Scenario):

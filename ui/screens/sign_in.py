@@ -10,7 +10,9 @@ from kiosk.domain.staff import StaffSession
 from kiosk.i18n import _
 from kiosk.services.auth import SignIn, sign_in
 from ui.context import ScreenContext
-from ui.screens.base import Screen, button, label, line_edit
+from ui.screens.base import Screen, button, label, line_edit, tab_chain
+from ui.widgets.keypad import Keypad
+from ui.widgets.responsive import SideBySide
 
 
 class SignInScreen(Screen):
@@ -37,7 +39,10 @@ class SignInScreen(Screen):
             lab.setBuddy(field)
             self.form.addRow(lab, field)
         self.layout_.addWidget(self.demo_hint)
-        self.layout_.addLayout(self.form)
+        self.keypad = Keypad(self.code, decimal=False)
+        self.layout_.addWidget(SideBySide(self.form, self.keypad))
+        tab_chain(self.username, self.password, self.code, *self.keypad.ordered_keys(),
+                  self.submit)
         self.layout_.addWidget(self.error)
         self.layout_.addWidget(self.submit, alignment=Qt.AlignmentFlag.AlignLeft)
         self.layout_.addStretch(1)
@@ -48,6 +53,7 @@ class SignInScreen(Screen):
         self.submit.clicked.connect(self._on_submit_clicked)
         for field in (self.username, self.password, self.code):
             field.returnPressed.connect(self._on_submit_clicked)
+        self.keypad.sig_done.connect(self._on_submit_clicked)
 
     def retranslate_ui(self) -> None:
         self.heading.setText(_("Staff sign-in"))
@@ -58,6 +64,7 @@ class SignInScreen(Screen):
         self.password.setAccessibleName(_("Password"))
         self.code.setAccessibleName(_("6-digit code"))
         self.code.setAccessibleDescription(_("The code shown in your authenticator app"))
+        self.keypad.retranslate_ui()
         self.submit.setText(_("Sign in"))
         self.submit.setAccessibleName(_("Sign in"))
         self.demo_hint.setText(

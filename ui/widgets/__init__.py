@@ -1,0 +1,1 @@
+"""Reusable widgets: the on-screen keypad, and later the signature pad and the QR view."""
