@@ -148,9 +148,10 @@ def test_sign_in_find_pay_and_see_the_receipt_confirmed(
     held = [p for p in ledger(exchange) if p["payment_id"] == receipt.receipt.payment_id]
     assert len(held) == 1
     qtbot.mouseClick(receipt.print_pdf, Qt.MouseButton.LeftButton)
-    pdf = kiosk.core.settings.data_dir / "receipts" / f"{receipt.receipt.receipt_number}.pdf"
+    pdf = kiosk.core.settings.data_dir / "visit-tmp" / f"{receipt.receipt.receipt_number}.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
     qtbot.mouseClick(receipt.done, Qt.MouseButton.LeftButton)
+    assert not pdf.exists()  # the member's files go with the end of the visit
     assert kiosk.window.visit.state is VisitState.FIND_MEMBER
     assert kiosk.window.search.query.text() == ""
 

@@ -53,7 +53,9 @@ class HeaderBar(QFrame):
         self.who = label("muted")
         self.status_icon = QLabel()
         self.status_text = label()
+        self.language_label = QLabel()
         self.language = QComboBox()
+        self.language_label.setBuddy(self.language)
         for code in LANGUAGES:
             self.language.addItem(language_name(code), code)
         self.sign_out = button("sign_out")
@@ -86,7 +88,8 @@ class HeaderBar(QFrame):
         right = QHBoxLayout(self.right)
         right.setContentsMargins(0, 0, 0, 0)
         right.addStretch(1)
-        for widget in (self.language, self.display, self.help, self.sign_out):
+        for widget in (self.language_label, self.language, self.display, self.help,
+                       self.sign_out):
             right.addWidget(widget)
         self.box = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         self.box.setContentsMargins(16, 6, 16, 6)
@@ -138,6 +141,7 @@ class HeaderBar(QFrame):
         self.title.setText(self.site)
         self.title.setAccessibleName(self.site)
         self.language.setAccessibleName(_("Language"))
+        self.language_label.setText(_("&Language"))
         self.sign_out.setText(_("Sign out"))
         self.sign_out.setAccessibleName(_("Sign out"))
         self.help.setText(_("Get help"))

@@ -6,6 +6,7 @@ and wires each screen's signals to the next step. It holds no business rules.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
@@ -31,8 +32,11 @@ from ui import theme
 from ui.bridge import SyncBridge
 from ui.context import ScreenContext
 from ui.dialogs.help import HelpDialog
+from ui.dialogs.timeout import TimeoutWarning
 from ui.header import HeaderBar
 from ui.icons import refresh_icons
+from ui.idle import IdleWatcher
+from ui.printing import visit_folder
 from ui.screens.base import Screen, label
 from ui.screens.enroll import EnrollScreen
 from ui.screens.member import MemberScreen
@@ -67,6 +71,11 @@ class MainWindow(QMainWindow):
         self.tokens = self.appearance.tokens
         self._icons_drawn = False
         self.help_dialog: HelpDialog | None = None
+        self.idle = IdleWatcher(now=ctx.core.clock.monotonic)
+        self.timeout_warning = TimeoutWarning(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.idle)
         self._leaving_confirmed = False
         self.leaving_question: QMessageBox | None = None
         self.screens: dict[VisitState, Screen] = {
@@ -101,6 +110,10 @@ class MainWindow(QMainWindow):
         self.header.sig_language_chosen.connect(self._on_header_language_chosen)
         self.header.sig_sign_out_requested.connect(self._on_header_sign_out_requested)
         self.header.sig_help_requested.connect(self._on_header_help_requested)
+        self.idle.sig_member_warning.connect(self._on_idle_member_warning)
+        self.idle.sig_member_timeout.connect(self._on_idle_member_timeout)
+        self.idle.sig_staff_timeout.connect(self._on_idle_staff_timeout)
+        self.timeout_warning.sig_more_time.connect(self.idle.more_time)
         self.header.sig_appearance_chosen.connect(self._on_header_appearance_chosen)
         self.enroll.sig_enrolled.connect(self._on_enroll_enrolled)
         self.sign_in.sig_signed_in.connect(self._on_sign_in_signed_in)
@@ -125,6 +138,12 @@ class MainWindow(QMainWindow):
         return self.screens[self.visit.state]
 
     def _show_state(self) -> None:
+        member_states = (VisitState.MEMBER, VisitState.PAYING, VisitState.RECEIPT)
+        starting = self.visit.state in member_states and not self.idle.member_active
+        self.idle.member_active = self.visit.state in member_states
+        self.idle.staff_active = self.ctx.session is not None
+        if starting:
+            self.idle.reset()
         screen = self.current_screen()
         self.stack.setCurrentWidget(screen)
         screen.on_shown()
@@ -281,9 +300,29 @@ class MainWindow(QMainWindow):
         self._show_state()
 
     def _forget_member(self) -> None:
+        """Wipe every trace of the member: screens, the clipboard, the visit's files."""
         self.search.reset()
         self.member.clear()
+        self.payment.account = None
         self.receipt.clear()
+        self.timeout_warning.hide()
+        clipboard = QApplication.clipboard()
+        if clipboard is not None:
+            clipboard.clear()
+        shutil.rmtree(visit_folder(self.ctx.core.settings.data_dir), ignore_errors=True)
+
+    def _on_idle_member_warning(self, seconds: int) -> None:
+        self.timeout_warning.show_seconds(seconds)
+
+    def _on_idle_member_timeout(self) -> None:
+        self._forget_member()
+        self.visit.finish()
+        self._show_state()
+
+    def _on_idle_staff_timeout(self) -> None:
+        """Lock: the member (if any) is wiped and the navigator signs in again."""
+        self._sign_out()
+        self.sign_in.show_locked()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.ctx.session is not None and self.waiting and not self._leaving_confirmed:

@@ -13,6 +13,11 @@ from kiosk.i18n import _, format_datetime, format_money, format_month
 from kiosk.services.receipts import Receipt
 
 
+def visit_folder(data_dir: Path) -> Path:
+    """Where files made for the member during a visit go; wiped when the visit ends."""
+    return data_dir / "visit-tmp"
+
+
 def status_text(receipt: Receipt) -> str:
     """The receipt's status line, as printed and as shown on screen."""
     if receipt.status is PaymentStatus.CONFIRMED:

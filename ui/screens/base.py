@@ -76,8 +76,7 @@ class Screen(QWidget):
         self.layout_ = QVBoxLayout(self.content)
         self.layout_.setContentsMargins(32, 24, 32, 24)
         self.layout_.setSpacing(14)
-        self.heading = label("heading")
-        self.heading.setAccessibleName("heading")
+        self.heading = label("heading")  # a label's accessible name is its text
         self.layout_.addWidget(self.heading)
         self.error = label("error")
         self.error.hide()

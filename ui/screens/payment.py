@@ -90,7 +90,7 @@ class PaymentScreen(Screen):
         row.addWidget(self.charge)
         self.layout_.addLayout(row)
         tab_chain(self.pay_balance, self.pay_other, self.amount, self.outcome,
-                  *self.keypad.ordered_keys(), self.back, self.override, self.charge)
+                  self.keypad.tab_stop(), self.back, self.override, self.charge)
 
     def _connect_signals(self) -> None:
         self.charge.clicked.connect(self._on_charge_clicked)

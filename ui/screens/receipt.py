@@ -9,7 +9,7 @@ from kiosk.domain.payments import PaymentStatus
 from kiosk.i18n import _
 from kiosk.services.receipts import Receipt, get_receipt
 from ui.context import ScreenContext
-from ui.printing import receipt_rows, save_pdf, status_text
+from ui.printing import receipt_rows, save_pdf, status_text, visit_folder
 from ui.screens.base import Screen, button, label
 
 RECEIPT_FIELDS = 9  # every row of `receipt_rows` but the status, which has its own line
@@ -114,7 +114,7 @@ class ReceiptScreen(Screen):
         if self.receipt is None:
             return
         settings = self.ctx.core.settings
-        path = settings.data_dir / "receipts" / f"{self.receipt.receipt_number}.pdf"
+        path = visit_folder(settings.data_dir) / f"{self.receipt.receipt_number}.pdf"
         try:
             save_pdf(self.receipt, path, settings.timezone)
         except OSError as exc:

@@ -41,7 +41,7 @@ class SignInScreen(Screen):
         self.layout_.addWidget(self.demo_hint)
         self.keypad = Keypad(self.code, decimal=False)
         self.layout_.addWidget(SideBySide(self.form, self.keypad))
-        tab_chain(self.username, self.password, self.code, *self.keypad.ordered_keys(),
+        tab_chain(self.username, self.password, self.code, self.keypad.tab_stop(),
                   self.submit)
         self.layout_.addWidget(self.error)
         self.layout_.addWidget(self.submit, alignment=Qt.AlignmentFlag.AlignLeft)
@@ -73,6 +73,11 @@ class SignInScreen(Screen):
                 username=DEMO_USERNAME, password=DEMO_PASSWORD)
         )
         self.demo_hint.setAccessibleName(self.demo_hint.text())
+
+    def show_locked(self) -> None:
+        """After an idle lock: say why, keep the username, ask for password and code."""
+        self.show_error(_("The kiosk was locked after a time without use. Type your password "
+                          "and a new code to continue."), self.password)
 
     def on_shown(self) -> None:
         self.password.clear()

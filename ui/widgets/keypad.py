@@ -3,7 +3,8 @@
 It types into a target line edit. Like accessible kiosk keypads it also works from a physical
 keypad: the arrow keys move between keys, Enter (or Space) presses the key in focus, and digit
 keys type directly. Every key is a real button with an accessible name ("7", "Delete last
-digit", "Done"), so screen readers announce it without a custom interface.
+digit", "Done"), so screen readers announce it without a custom interface. The keypad is one
+stop in the tab order (the key last used); the arrows move inside it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class Keypad(QWidget):
         self.done.installEventFilter(self)
         grid.addWidget(self.done, len(_LAYOUT), 0, 1, 3)
         self.keys[(len(_LAYOUT), 0)] = self.done
+        self._stop = self.keys[(0, 0)]
+        self._make_stop(self._stop)
         self.retranslate_ui()
 
     def retranslate_ui(self) -> None:
@@ -72,8 +75,18 @@ class Keypad(QWidget):
         self.target.textEdited.emit(self.target.text())
 
     def ordered_keys(self) -> list[QPushButton]:
-        """The keys in reading order (for the screen's tab order)."""
+        """The keys in reading order."""
         return [key for _pos, key in sorted(self.keys.items()) if not key.isHidden()]
+
+    def tab_stop(self) -> QPushButton:
+        """The one key Tab stops at: the last one used."""
+        return self._stop
+
+    def _make_stop(self, key: QPushButton) -> None:
+        for other in self.keys.values():
+            other.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        key.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._stop = key
 
     def _position(self) -> tuple[int, int] | None:
         for position, key in self.keys.items():
@@ -115,4 +128,5 @@ class Keypad(QWidget):
         if target.isHidden():
             target = self.keys[(row, col + (1 if d_col >= 0 else -1))] if 0 < col + 1 < 3 \
                 else self.keys[(row, 1)]
+        self._make_stop(target)
         target.setFocus(Qt.FocusReason.TabFocusReason)
