@@ -23,6 +23,7 @@ from sync.worker import Connection, SyncStatus
 from ui.icons import icon
 from ui.screens.base import button, label
 from ui.theme import TEXT_SCALES
+from ui.widgets.flow import FlowLayout
 
 _STATUS_ICON = {
     Connection.ONLINE: "online",
@@ -85,9 +86,7 @@ class HeaderBar(QFrame):
         left.addLayout(who, 3)
         left.addWidget(self.status_icon)
         left.addWidget(self.status_text, 3)
-        right = QHBoxLayout(self.right)
-        right.setContentsMargins(0, 0, 0, 0)
-        right.addStretch(1)
+        right = FlowLayout(self.right, align_right=True)
         for widget in (self.language_label, self.language, self.display, self.help,
                        self.sign_out):
             right.addWidget(widget)
@@ -98,6 +97,7 @@ class HeaderBar(QFrame):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         needed = self.left.minimumSizeHint().width() + self.right.sizeHint().width() + 48
+        # Stacked, the controls get the whole width and wrap onto a second row if needed.
         stacked = needed > event.size().width()
         direction = (QBoxLayout.Direction.TopToBottom if stacked
                      else QBoxLayout.Direction.LeftToRight)

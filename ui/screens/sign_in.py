@@ -41,11 +41,11 @@ class SignInScreen(Screen):
         self.layout_.addWidget(self.demo_hint)
         self.keypad = Keypad(self.code, decimal=False)
         self.layout_.addWidget(SideBySide(self.form, self.keypad))
-        tab_chain(self.username, self.password, self.code, self.keypad.tab_stop(),
-                  self.submit)
         self.layout_.addWidget(self.error)
         self.layout_.addWidget(self.submit, alignment=Qt.AlignmentFlag.AlignLeft)
         self.layout_.addStretch(1)
+        tab_chain(self.username, self.password, self.code, self.keypad.tab_stop(),
+                  self.submit)
         self._connect_signals()
         self.retranslate_ui()
 
