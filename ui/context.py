@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kiosk.bootstrap import Core
 from kiosk.domain.staff import StaffSession
+from ui.speech import Narrator
 from ui.tasks import TaskRunner
 
 
@@ -21,3 +22,4 @@ class ScreenContext:
     nudge_sync: Callable[[], None] = _nothing
     send_now: Callable[[], None] = _nothing
     session: StaffSession | None = None
+    narrator: Narrator = field(default_factory=Narrator)

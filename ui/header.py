@@ -43,6 +43,8 @@ class HeaderBar(QFrame):
     """Someone pressed Get help."""
     sig_appearance_chosen = Signal(str, float)
     """A theme name and a text-size factor were chosen from the Display menu."""
+    sig_speech_requested = Signal(str)
+    """A speech command from the Display menu: on, off, repeat, stop, louder or quieter."""
 
     def __init__(self, site: str) -> None:
         super().__init__()
@@ -67,6 +69,7 @@ class HeaderBar(QFrame):
         self.display.setMenu(self.display_menu)
         self.icon_color = "#1a1a1a"
         self.appearance = ("standard", 1.0)
+        self.speech_on = False
         for widget in (self.language, self.sign_out, self.help, self.display):
             widget.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self._build_layout()
@@ -130,6 +133,21 @@ class HeaderBar(QFrame):
             action.setChecked(abs(factor - scale) < 0.01)
             action.triggered.connect(lambda _c=False, f=factor: self.sig_appearance_chosen.emit(
                 self.appearance[0], f))
+        self.display_menu.addSeparator()
+        speech = self.display_menu.addAction(_("Read the screen aloud"))
+        speech.setCheckable(True)
+        speech.setChecked(self.speech_on)
+        speech.triggered.connect(lambda on: self.sig_speech_requested.emit("on" if on else "off"))
+        for command, words in (("repeat", _("Repeat what was said")),
+                               ("stop", _("Stop speaking")),
+                               ("louder", _("Louder")), ("quieter", _("Quieter"))):
+            action = self.display_menu.addAction(words)
+            action.setEnabled(self.speech_on)
+            action.triggered.connect(lambda _c=False, c=command: self.sig_speech_requested.emit(c))
+
+    def set_speech(self, on: bool) -> None:
+        self.speech_on = on
+        self._fill_display_menu()
 
     def set_appearance(self, theme: str, scale: float, icon_color: str) -> None:
         self.appearance = (theme, scale)
@@ -147,7 +165,7 @@ class HeaderBar(QFrame):
         self.help.setText(_("Get help"))
         self.help.setAccessibleName(_("Get help"))
         self.display.setText(_("Display"))
-        self.display.setAccessibleName(_("Display: text size and contrast"))
+        self.display.setAccessibleName(_("Display: text size, contrast and speech"))
         self._fill_display_menu()
         self.set_staff(self.staff_name)
         self._render_status()

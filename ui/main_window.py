@@ -110,6 +110,10 @@ class MainWindow(QMainWindow):
         self.header.sig_language_chosen.connect(self._on_header_language_chosen)
         self.header.sig_sign_out_requested.connect(self._on_header_sign_out_requested)
         self.header.sig_help_requested.connect(self._on_header_help_requested)
+        self.header.sig_speech_requested.connect(self._on_header_speech_requested)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self.ctx.narrator.on_focus_changed)
         self.idle.sig_member_warning.connect(self._on_idle_member_warning)
         self.idle.sig_member_timeout.connect(self._on_idle_member_timeout)
         self.idle.sig_staff_timeout.connect(self._on_idle_staff_timeout)
@@ -146,6 +150,7 @@ class MainWindow(QMainWindow):
             self.idle.reset()
         screen = self.current_screen()
         self.stack.setCurrentWidget(screen)
+        self.ctx.narrator.say(screen.heading.text())
         screen.on_shown()
 
     # -- slots ----------------------------------------------------------------------------
@@ -306,13 +311,29 @@ class MainWindow(QMainWindow):
         self.payment.account = None
         self.receipt.clear()
         self.timeout_warning.hide()
+        self.ctx.narrator.set_enabled(False)  # the next member starts with a quiet kiosk
+        self.header.set_speech(False)
         clipboard = QApplication.clipboard()
         if clipboard is not None:
             clipboard.clear()
         shutil.rmtree(visit_folder(self.ctx.core.settings.data_dir), ignore_errors=True)
 
     def _on_idle_member_warning(self, seconds: int) -> None:
+        if not self.timeout_warning.isVisible():
+            self.ctx.narrator.say(self.timeout_warning.message.text())
         self.timeout_warning.show_seconds(seconds)
+
+    def _on_header_speech_requested(self, command: str) -> None:
+        narrator = self.ctx.narrator
+        if command in ("on", "off"):
+            narrator.set_enabled(command == "on")
+            self.header.set_speech(narrator.enabled)
+        elif command == "repeat":
+            narrator.repeat()
+        elif command == "stop":
+            narrator.stop()
+        else:
+            narrator.change_volume(0.1 if command == "louder" else -0.1)
 
     def _on_idle_member_timeout(self) -> None:
         self._forget_member()

@@ -94,6 +94,7 @@ class Screen(QWidget):
         (field or self.error).setFocus()
         event = QAccessibleEvent(self.error, QAccessible.Event.Alert)
         QAccessible.updateAccessibility(event)
+        self.ctx.narrator.say(text)
 
     def clear_error(self) -> None:
         self.error.clear()
