@@ -16,6 +16,7 @@ from kiosk.errors import KioskError
 class VisitState(StrEnum):
     FIRST_RUN = "first_run"  # no staff account yet: enrol the first navigator
     SIGNED_OUT = "signed_out"  # waiting for a navigator to sign in
+    WELCOME = "welcome"  # start of a visit: the member chooses the language they read
     FIND_MEMBER = "find_member"  # signed in, looking for the member at the counter
     MEMBER = "member"  # the member's plan, invoices and balance
     PAYING = "paying"  # choosing the amount and using the card terminal
@@ -57,6 +58,11 @@ class Visit:
 
     def signed_in(self) -> None:
         self._require(VisitState.SIGNED_OUT)
+        self.state = VisitState.WELCOME
+
+    def language_chosen(self) -> None:
+        """The member chose a language on the start screen; the navigator finds them."""
+        self._require(VisitState.WELCOME)
         self.state = VisitState.FIND_MEMBER
 
     def member_chosen(self, member_id: str) -> None:
@@ -90,11 +96,12 @@ class Visit:
             self.state = VisitState.FIND_MEMBER
 
     def finish(self) -> None:
-        """The member is done (or the visit timed out): forget them, ready for the next one."""
+        """The member is done (or the visit timed out): forget them; the start screen waits
+        for the next one."""
         self._require(VisitState.RECEIPT, VisitState.MEMBER, VisitState.PAYING,
-                      VisitState.FIND_MEMBER)
+                      VisitState.FIND_MEMBER, VisitState.WELCOME)
         self._forget_member()
-        self.state = VisitState.FIND_MEMBER
+        self.state = VisitState.WELCOME
 
     def sign_out(self) -> None:
         self._forget_member()

@@ -135,9 +135,14 @@ class Driver:
         QTest.keyClicks(screen.code, pyotp.TOTP(DEMO_TOTP_SECRET).now())
         QTest.keyClick(screen.code, Qt.Key.Key_Return)
         window = self.window
-        self.when(lambda: window.visit.state is VisitState.FIND_MEMBER,
-                  lambda ok: answer(ok=ok, screen=window.visit.state.value,
-                                    error=None if ok else screen.error.text()))
+
+        def welcomed(ok: bool) -> None:
+            if ok:  # the member's start screen: Enter keeps the language in focus (English)
+                QTest.keyClick(window.welcome.buttons["en"], Qt.Key.Key_Return)
+            answer(ok=ok and window.visit.state is VisitState.FIND_MEMBER,
+                   screen=window.visit.state.value, error=None if ok else screen.error.text())
+
+        self.when(lambda: window.visit.state is VisitState.WELCOME, welcomed)
 
     def quit(self) -> None:
         self.notifier.setEnabled(False)

@@ -39,6 +39,7 @@ def window(core: Core, qtbot: QtBot) -> Iterator[MainWindow]:
     built.show()
     built._on_sign_in_signed_in(StaffSession(username="nav", display_name="Nav",
                                              role=Role.NAVIGATOR, signed_in_at=core.clock.now()))
+    built._on_welcome_language_chosen("es")
     built.search.query.setText("M-7")
     built._on_search_member_chosen("M-7")
     qtbot.waitUntil(lambda: built.member.account is not None, timeout=5000)
@@ -62,7 +63,7 @@ def test_the_member_is_warned_then_wiped(window: MainWindow, clock: FakeClock,
     assert window.timeout_warning.seconds >= 20
     assert "cleared in" in window.timeout_warning.message.text()
     idle_for(window, clock, 30)
-    assert window.visit.state is VisitState.FIND_MEMBER
+    assert window.visit.state is VisitState.WELCOME and window.ctx.member_language == "en"
     assert window.member.account is None and window.search.query.text() == ""
     assert QApplication.clipboard().text() == ""
     assert not window.timeout_warning.isVisible()

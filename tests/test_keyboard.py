@@ -41,7 +41,12 @@ def test_a_whole_visit_without_a_pointer(kiosk: Kiosk, qtbot: QtBot) -> None:  #
     assert focused() is window.sign_in.code
     type_here(qtbot, pyotp.TOTP(DEMO_TOTP_SECRET).now())
     press(qtbot, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window.visit.state is VisitState.FIND_MEMBER, timeout=10000)
+    qtbot.waitUntil(lambda: window.visit.state is VisitState.WELCOME, timeout=10000)
+    assert focused() is window.welcome.buttons["en"]
+    press(qtbot, Qt.Key.Key_Tab)  # the next language: Español
+    assert focused() is window.welcome.buttons["es"]
+    press(qtbot, Qt.Key.Key_Return)
+    assert window.visit.state is VisitState.FIND_MEMBER and window.ctx.member_language == "es"
     assert focused() is window.search.query
     type_here(qtbot, "M-100001")
     press(qtbot, Qt.Key.Key_Return)  # a single match opens at once
@@ -62,7 +67,7 @@ def test_a_whole_visit_without_a_pointer(kiosk: Kiosk, qtbot: QtBot) -> None:  #
     qtbot.waitUntil(lambda: window.receipt.receipt is not None, timeout=5000)
     assert focused() is window.receipt.done
     press(qtbot, Qt.Key.Key_Return)
-    assert window.visit.state is VisitState.FIND_MEMBER
+    assert window.visit.state is VisitState.WELCOME
 
 
 def test_the_keypad_works_from_arrow_keys_and_enter(qtbot: QtBot) -> None:

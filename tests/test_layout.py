@@ -35,7 +35,7 @@ def problems_by_step() -> Iterator[dict[str, list[str]]]:
     yield found
 
 
-STEPS = ["sign-in", "search", "member", "payment", "receipt-pending", "receipt-confirmed",
+STEPS = ["sign-in", "welcome", "search", "member", "payment", "receipt-pending", "receipt-confirmed",
          "queue", "report"]
 
 

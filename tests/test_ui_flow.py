@@ -90,7 +90,9 @@ def sign_in(kiosk: Kiosk, qtbot: QtBot) -> None:
     qtbot.keyClicks(screen.password, DEMO_PASSWORD)
     qtbot.keyClicks(screen.code, pyotp.TOTP(DEMO_TOTP_SECRET).now())
     qtbot.keyClick(screen.code, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: kiosk.window.visit.state is VisitState.FIND_MEMBER, timeout=10000)
+    qtbot.waitUntil(lambda: kiosk.window.visit.state is VisitState.WELCOME, timeout=10000)
+    qtbot.mouseClick(kiosk.window.welcome.buttons["en"], Qt.MouseButton.LeftButton)
+    assert kiosk.window.visit.state is VisitState.FIND_MEMBER
 
 
 def type_text(qtbot: QtBot, widget: QWidget, text: str) -> None:
@@ -152,7 +154,7 @@ def test_sign_in_find_pay_and_see_the_receipt_confirmed(
     assert pdf.read_bytes().startswith(b"%PDF")
     qtbot.mouseClick(receipt.done, Qt.MouseButton.LeftButton)
     assert not pdf.exists()  # the member's files go with the end of the visit
-    assert kiosk.window.visit.state is VisitState.FIND_MEMBER
+    assert kiosk.window.visit.state is VisitState.WELCOME  # ready for the next member
     assert kiosk.window.search.query.text() == ""
 
 

@@ -90,6 +90,7 @@ def test_queue_lists_waiting_payments_and_send_now_delivers_them(
     take_offline_payment(kiosk, qtbot, "12.00")
     qtbot.waitUntil(lambda: kiosk.window.visit.state is VisitState.RECEIPT, timeout=10000)
     qtbot.mouseClick(kiosk.window.receipt.done, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(kiosk.window.welcome.buttons["en"], Qt.MouseButton.LeftButton)
     qtbot.mouseClick(kiosk.window.search.queue_button, Qt.MouseButton.LeftButton)
     queue = kiosk.window.queue
     qtbot.waitUntil(lambda: queue.table.rowCount() == 1, timeout=5000)
@@ -112,6 +113,7 @@ def test_a_supervisor_cancels_a_never_sent_payment_from_the_queue(
     take_offline_payment(kiosk, qtbot, "11.00")
     qtbot.waitUntil(lambda: kiosk.window.visit.state is VisitState.RECEIPT, timeout=10000)
     qtbot.mouseClick(kiosk.window.receipt.done, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(kiosk.window.welcome.buttons["en"], Qt.MouseButton.LeftButton)
     qtbot.mouseClick(kiosk.window.search.queue_button, Qt.MouseButton.LeftButton)
     queue = kiosk.window.queue
     qtbot.waitUntil(lambda: queue.table.rowCount() == 1, timeout=5000)
@@ -133,6 +135,7 @@ def test_closing_report_saves_csv_and_pdf(kiosk: Kiosk, qtbot: QtBot) -> None:
     take_offline_payment(kiosk, qtbot, "9.00")
     qtbot.waitUntil(lambda: kiosk.window.visit.state is VisitState.RECEIPT, timeout=10000)
     qtbot.mouseClick(kiosk.window.receipt.done, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(kiosk.window.welcome.buttons["en"], Qt.MouseButton.LeftButton)
     qtbot.mouseClick(kiosk.window.search.report_button, Qt.MouseButton.LeftButton)
     report = kiosk.window.report
     qtbot.waitUntil(lambda: report.table.rowCount() >= 3, timeout=5000)

@@ -14,19 +14,21 @@ def test_a_whole_visit_in_order() -> None:
     assert visit.state is VisitState.FIRST_RUN
     visit.staff_enrolled()
     visit.signed_in()
+    assert visit.state is VisitState.WELCOME
+    visit.language_chosen()
     visit.member_chosen("M-1")
     visit.start_payment()
     visit.payment_taken("P-1")
     assert (visit.state, visit.member_id, visit.payment_id) == (VisitState.RECEIPT, "M-1", "P-1")
     visit.finish()
-    assert (visit.state, visit.member_id, visit.payment_id) == (VisitState.FIND_MEMBER, None,
-                                                                 None)
+    assert (visit.state, visit.member_id, visit.payment_id) == (VisitState.WELCOME, None, None)
 
 
 def test_back_steps_and_tools() -> None:
     visit = Visit()
     visit.start(has_staff=True)
     visit.signed_in()
+    visit.language_chosen()
     visit.open_tool(VisitState.QUEUE)
     visit.open_tool(VisitState.REPORT)
     visit.back()
@@ -55,6 +57,7 @@ def test_a_tool_cannot_be_opened_mid_payment() -> None:
     visit = Visit()
     visit.start(has_staff=True)
     visit.signed_in()
+    visit.language_chosen()
     visit.member_chosen("M")
     with pytest.raises(VisitFlowError):
         visit.open_tool(VisitState.QUEUE)
@@ -66,6 +69,7 @@ def test_sign_out_forgets_the_member_from_any_step() -> None:
     visit = Visit()
     visit.start(has_staff=True)
     visit.signed_in()
+    visit.language_chosen()
     visit.member_chosen("M")
     visit.sign_out()
     assert (visit.state, visit.member_id) == (VisitState.SIGNED_OUT, None)

@@ -23,3 +23,4 @@ class ScreenContext:
     send_now: Callable[[], None] = _nothing
     session: StaffSession | None = None
     narrator: Narrator = field(default_factory=Narrator)
+    member_language: str = "en"  # what the member reads and hears; chosen at each visit

@@ -45,6 +45,7 @@ from ui.screens.queue import QueueScreen
 from ui.screens.receipt import ReceiptScreen
 from ui.screens.report import ReportScreen
 from ui.screens.search import SearchScreen
+from ui.screens.welcome import WelcomeScreen
 from ui.screens.sign_in import SignInScreen
 from ui.theme import Appearance
 
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self.header = HeaderBar(ctx.core.settings.site_name)
         self.enroll = EnrollScreen(ctx)
         self.sign_in = SignInScreen(ctx)
+        self.welcome = WelcomeScreen(ctx)
         self.search = SearchScreen(ctx)
         self.member = MemberScreen(ctx)
         self.payment = PaymentScreen(ctx)
@@ -81,6 +83,7 @@ class MainWindow(QMainWindow):
         self.screens: dict[VisitState, Screen] = {
             VisitState.FIRST_RUN: self.enroll,
             VisitState.SIGNED_OUT: self.sign_in,
+            VisitState.WELCOME: self.welcome,
             VisitState.FIND_MEMBER: self.search,
             VisitState.MEMBER: self.member,
             VisitState.PAYING: self.payment,
@@ -121,6 +124,7 @@ class MainWindow(QMainWindow):
         self.header.sig_appearance_chosen.connect(self._on_header_appearance_chosen)
         self.enroll.sig_enrolled.connect(self._on_enroll_enrolled)
         self.sign_in.sig_signed_in.connect(self._on_sign_in_signed_in)
+        self.welcome.sig_language_chosen.connect(self._on_welcome_language_chosen)
         self.search.sig_member_chosen.connect(self._on_search_member_chosen)
         self.member.sig_pay_requested.connect(self._on_member_pay_requested)
         self.member.sig_back_requested.connect(self._on_back_requested)
@@ -274,6 +278,11 @@ class MainWindow(QMainWindow):
         self.visit.signed_in()
         self._show_state()
 
+    def _on_welcome_language_chosen(self, code: str) -> None:
+        self.ctx.member_language = code
+        self.visit.language_chosen()
+        self._show_state()
+
     def _on_search_member_chosen(self, member_id: str) -> None:
         self.visit.member_chosen(member_id)
         self.member.clear()
@@ -312,6 +321,7 @@ class MainWindow(QMainWindow):
         self.receipt.clear()
         self.timeout_warning.hide()
         self.ctx.narrator.set_enabled(False)  # the next member starts with a quiet kiosk
+        self.ctx.member_language = "en"
         self.header.set_speech(False)
         clipboard = QApplication.clipboard()
         if clipboard is not None:

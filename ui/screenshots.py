@@ -113,6 +113,9 @@ def walk(window: MainWindow, app: QApplication, runner: TaskRunner, worker: Sync
     window._on_sign_in_signed_in(StaffSession(  # the code step itself is shown above
         username=DEMO_USERNAME, display_name="Demo Navigator", role=Role.NAVIGATOR,
         signed_in_at=SystemClock().now()))
+    _settle(app, runner)
+    at_step("welcome")
+    window._on_welcome_language_chosen("en")
     window.search.query.setText("garc")
     _settle(app, runner, lambda: window.search.results.count() > 0)
     at_step("search")
@@ -132,6 +135,7 @@ def walk(window: MainWindow, app: QApplication, runner: TaskRunner, worker: Sync
     _settle(app, runner)
     at_step("receipt-confirmed")
     window._on_receipt_done()
+    window._on_welcome_language_chosen("en")
     window.search.query.setText("M-100005")
     _settle(app, runner, lambda: window.search.results.count() > 0)
     window._on_search_member_chosen("M-100005")
@@ -141,6 +145,7 @@ def walk(window: MainWindow, app: QApplication, runner: TaskRunner, worker: Sync
     _settle(app, runner, lambda: window.receipt.receipt is not None)
     worker.publish_status()
     window._on_receipt_done()
+    window._on_welcome_language_chosen("en")
     window._on_search_queue_requested()
     _settle(app, runner, lambda: window.queue.table.rowCount() > 0)
     at_step("queue")
