@@ -45,8 +45,8 @@ from ui.screens.queue import QueueScreen
 from ui.screens.receipt import ReceiptScreen
 from ui.screens.report import ReportScreen
 from ui.screens.search import SearchScreen
-from ui.screens.welcome import WelcomeScreen
 from ui.screens.sign_in import SignInScreen
+from ui.screens.welcome import WelcomeScreen
 from ui.theme import Appearance
 
 
