@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.domain.payments import PaymentStatus
 from kiosk.domain.staff import StaffSession
 from kiosk.i18n import _, format_date, is_right_to_left, ngettext, set_language
 from kiosk.services.auth import staff_count
@@ -33,6 +34,7 @@ from ui.bridge import SyncBridge
 from ui.context import ScreenContext
 from ui.dialogs.help import HelpDialog
 from ui.dialogs.timeout import TimeoutWarning
+from ui.member_display import MemberDisplay, MemberView, second_screen_geometry
 from ui.header import HeaderBar
 from ui.icons import refresh_icons
 from ui.idle import IdleWatcher
@@ -73,6 +75,8 @@ class MainWindow(QMainWindow):
         self.tokens = self.appearance.tokens
         self._icons_drawn = False
         self.help_dialog: HelpDialog | None = None
+        self.member_display = MemberDisplay()
+        self._place_member_display()
         self.idle = IdleWatcher(now=ctx.core.clock.monotonic)
         self.timeout_warning = TimeoutWarning(self)
         app = QApplication.instance()
@@ -131,6 +135,7 @@ class MainWindow(QMainWindow):
         self.payment.sig_back_requested.connect(self._on_back_requested)
         self.payment.sig_payment_taken.connect(self._on_payment_payment_taken)
         self.receipt.sig_done.connect(self._on_receipt_done)
+        self.receipt.sig_shown.connect(self.update_member_display)
         self.search.sig_queue_requested.connect(self._on_search_queue_requested)
         self.search.sig_report_requested.connect(self._on_search_report_requested)
         self.queue.sig_back_requested.connect(self._on_back_requested)
@@ -154,6 +159,7 @@ class MainWindow(QMainWindow):
             self.idle.reset()
         screen = self.current_screen()
         self.stack.setCurrentWidget(screen)
+        self.update_member_display()
         self.ctx.narrator.say(screen.heading.text())
         screen.on_shown()
 
@@ -277,6 +283,29 @@ class MainWindow(QMainWindow):
         self.header.set_staff(session.display_name)
         self.visit.signed_in()
         self._show_state()
+
+    def _place_member_display(self) -> None:
+        """Show the member's display on the second screen, when there is one."""
+        geometry = second_screen_geometry()
+        if geometry is not None:
+            self.member_display.setGeometry(geometry)  # type: ignore[arg-type]
+            self.member_display.showFullScreen()
+
+    def update_member_display(self, status: str = "") -> None:
+        """What the member sees on their display for the current step (or `status`)."""
+        language = self.ctx.member_language
+        state = self.visit.state
+        receipt = self.receipt.receipt if state is VisitState.RECEIPT else None
+        if receipt is not None:
+            confirmed = receipt.status is PaymentStatus.CONFIRMED
+            view = MemberView(language=language, amount=receipt.amount,
+                              method=f"{receipt.brand.title()} •••• {receipt.last4}",
+                              status="confirmed" if confirmed else "pending")
+        elif state is VisitState.PAYING and self.payment.account is not None:
+            view = MemberView(language=language, status=status or "paying")
+        else:
+            view = MemberView(language=language, status="welcome")
+        self.member_display.show_view(view)
 
     def _on_welcome_language_chosen(self, code: str) -> None:
         self.ctx.member_language = code

@@ -18,6 +18,8 @@ RECEIPT_FIELDS = 9  # every row of `receipt_rows` but the status, which has its 
 class ReceiptScreen(Screen):
     sig_done = Signal()
     """The navigator finished with this member."""
+    sig_shown = Signal()
+    """The receipt was (re)drawn with its current status."""
 
     def __init__(self, ctx: ScreenContext) -> None:
         super().__init__(ctx)
@@ -106,6 +108,7 @@ class ReceiptScreen(Screen):
         self.accepted.setAccessibleName(self.accepted.text())
         self.status.setText(status_text(receipt))
         self.status.setAccessibleName(self.status.text())
+        self.sig_shown.emit()
 
     def on_shown(self) -> None:
         self.done.setFocus()
