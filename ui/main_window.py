@@ -34,10 +34,10 @@ from ui.bridge import SyncBridge
 from ui.context import ScreenContext
 from ui.dialogs.help import HelpDialog
 from ui.dialogs.timeout import TimeoutWarning
-from ui.member_display import MemberDisplay, MemberView, second_screen_geometry
 from ui.header import HeaderBar
 from ui.icons import refresh_icons
 from ui.idle import IdleWatcher
+from ui.member_display import MemberDisplay, MemberView, second_screen_geometry
 from ui.printing import visit_folder
 from ui.screens.base import Screen, label
 from ui.screens.enroll import EnrollScreen
