@@ -33,6 +33,7 @@ from ui import theme
 from ui.bridge import SyncBridge
 from ui.context import ScreenContext
 from ui.dialogs.help import HelpDialog
+from ui.dialogs.step_up import StepUpDialog
 from ui.dialogs.timeout import TimeoutWarning
 from ui.header import HeaderBar
 from ui.icons import refresh_icons
@@ -83,6 +84,8 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.installEventFilter(self.idle)
         self._leaving_confirmed = False
+        self.kiosk_mode = False
+        self.exit_dialog: StepUpDialog | None = None
         self.leaving_question: QMessageBox | None = None
         self.screens: dict[VisitState, Screen] = {
             VisitState.FIRST_RUN: self.enroll,
@@ -384,12 +387,33 @@ class MainWindow(QMainWindow):
         self._sign_out()
         self.sign_in.show_locked()
 
+    def enter_kiosk_mode(self) -> None:
+        """Full screen, no window frame, and no way out without a supervisor."""
+        self.kiosk_mode = True
+        self.setWindowFlags(self.windowFlags() | Qt.WindowType.FramelessWindowHint
+                            | Qt.WindowType.WindowStaysOnTopHint)
+        self.showFullScreen()
+
+    def _ask_supervisor_to_exit(self) -> None:
+        dialog = StepUpDialog(self.ctx, title=_("Close the kiosk"), purpose="exit",
+                              explanation=_("Only a supervisor can close the kiosk. Sign in "
+                                            "to close it."))
+        dialog.sig_approved.connect(lambda _session, _reason: self._close_confirmed())
+        refresh_icons(dialog, text=self.tokens.text, on_primary=self.tokens.on_primary)
+        self.exit_dialog = dialog
+        dialog.open()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.kiosk_mode and not self._leaving_confirmed:
+            event.ignore()
+            self._ask_supervisor_to_exit()
+            return
         if self.ctx.session is not None and self.waiting and not self._leaving_confirmed:
             event.ignore()
             self._ask_before_leaving(self._close_confirmed)
             return
         self.ctx.runner.wait_all()
+        self.member_display.close()
         super().closeEvent(event)
 
 
