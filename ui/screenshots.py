@@ -37,6 +37,7 @@ from ui.context import ScreenContext  # noqa: E402
 from ui.layout_check import layout_problems  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 from ui.tasks import TaskRunner  # noqa: E402
+from ui.theme import Appearance  # noqa: E402
 
 DEFAULT_SIZES = ((1280, 800), (1024, 768))
 ALL_SIZES = ((1024, 768), (1280, 800), (1920, 1080), (1080, 1920))
@@ -54,22 +55,28 @@ def _settle(app: QApplication, runner: TaskRunner, until: Callable[[], bool] = l
 
 
 def saver(window: MainWindow, app: QApplication, out: Path,
-          sizes: tuple[tuple[int, int], ...]) -> Callable[[str], None]:
+          sizes: tuple[tuple[int, int], ...], suffix: str = "") -> Callable[[str], None]:
     """A step callback that saves the window at each size as `<step>-<w>x<h>.png`."""
     def save(name: str) -> None:
         for width, height in sizes:
             window.resize(width, height)
             app.processEvents()
-            window.grab().save(str(out / f"{name}-{width}x{height}.png"))
+            window.grab().save(str(out / f"{name}{suffix}-{width}x{height}.png"))
             for problem in layout_problems(window):
                 print(f"  {name} {width}x{height}: {problem}")
     return save
 
 
-def capture(out: Path, sizes: tuple[tuple[int, int], ...], language: str) -> None:
+def capture(out: Path, sizes: tuple[tuple[int, int], ...], language: str,
+            appearance: Appearance | None = None, only: set[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with demo_window(language) as (window, app, runner, worker):
-        walk(window, app, runner, worker, saver(window, app, out, sizes))
+        if appearance is not None:
+            window.set_appearance(appearance)
+        save = saver(window, app, out, sizes, suffix="" if appearance is None else
+                     f"-{appearance.theme}-{round(appearance.scale * 100)}")
+        walk(window, app, runner, worker,
+             lambda step: save(step) if only is None or step in only else None)
 
 
 @contextmanager
@@ -160,9 +167,14 @@ def main() -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--sizes", default=",".join(f"{w}x{h}" for w, h in DEFAULT_SIZES))
     parser.add_argument("--language", default="en")
+    parser.add_argument("--theme", default=None, help="standard, contrast-light, contrast-dark")
+    parser.add_argument("--scale", type=float, default=1.0, help="text size, 1.0 to 2.0")
+    parser.add_argument("--only", default="", help="comma-separated steps to save")
     args = parser.parse_args()
     sizes = tuple(tuple(int(v) for v in s.split("x")) for s in args.sizes.split(","))
-    capture(args.out, sizes, args.language)  # type: ignore[arg-type]
+    appearance = Appearance(theme=args.theme, scale=args.scale) if args.theme else None
+    capture(args.out, sizes, args.language, appearance,  # type: ignore[arg-type]
+            set(args.only.split(",")) if args.only else None)
     print(f"screenshots written to {args.out}")
     return 0
 

@@ -24,8 +24,7 @@ class WelcomeScreen(Screen):
         flow = FlowLayout(holder, spacing=16)
         for code in LANGUAGES:
             choice = QPushButton(language_name(code))
-            choice.setProperty("role", "primary" if code == "en" else "")
-            choice.setMinimumSize(220, 72)
+            choice.setProperty("role", "language")
             choice.setAccessibleName(language_name(code))
             choice.clicked.connect(lambda _c=False, c=code: self.sig_language_chosen.emit(c))
             # Screen readers must say each name in its own language.
