@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible
-from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QAbstractSpinBox, QComboBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from kiosk.bootstrap import Core
@@ -62,3 +62,32 @@ def test_the_walk_notices_an_unnamed_control(window: MainWindow) -> None:
     stray = QLineEdit(window.sign_in)
     stray.show()
     assert unnamed(window.sign_in) == ["QLineEdit ''"]
+
+
+def undersized(root: QWidget, minimum: int = 44) -> list[str]:
+    """Reachable controls smaller than a fingertip (44 × 44 px)."""
+    return [f"{type(w).__name__} {w.accessibleName()!r} {w.width()}x{w.height()}"
+            for w in reachable(root)
+            if (w.width() < minimum or w.height() < minimum)
+            and not isinstance(w, QAbstractItemView)]
+
+
+def test_every_reachable_control_is_at_least_44_px(window: MainWindow, qapp: object) -> None:
+    window.resize(1024, 768)
+    for screen in window.screens.values():
+        window.stack.setCurrentWidget(screen)
+        window.repaint()
+        assert undersized(screen) == [], type(screen).__name__
+    assert undersized(window.header) == []
+
+
+def test_an_error_sits_right_under_its_field(window: MainWindow, qtbot: QtBot) -> None:
+    screen = window.sign_in
+    window.stack.setCurrentWidget(screen)
+    screen.show_error("The code is not right.", screen.code)
+    qtbot.waitUntil(screen.error.isVisible)
+    row, _role = screen.form.getWidgetPosition(screen.code)
+    assert screen.form.getWidgetPosition(screen.error)[0] == row + 1
+    assert screen.code.hasFocus()
+    screen.show_error("Something else.")
+    assert screen.form.indexOf(screen.error) == -1  # back in the screen's own place

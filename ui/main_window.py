@@ -73,7 +73,9 @@ class MainWindow(QMainWindow):
         self.deadline_banner.hide()
         self.waiting = 0
         self.appearance = Appearance()
-        self.tokens = self.appearance.tokens
+        app = QApplication.instance()
+        self.tokens = (theme.apply(app, self.appearance) if isinstance(app, QApplication)
+                       else self.appearance.tokens)
         self._icons_drawn = False
         self.help_dialog: HelpDialog | None = None
         self.member_display = MemberDisplay()

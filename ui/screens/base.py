@@ -6,7 +6,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible, QAccessibleEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QBoxLayout,
+    QFormLayout,
     QFrame,
+    QLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -80,14 +83,17 @@ class Screen(QWidget):
         self.layout_.addWidget(self.heading)
         self.error = label("error")
         self.error.hide()
+        self._error_home: tuple[QLayout, int] | None = None
 
     def retranslate_ui(self) -> None:
         """Re-apply every text and accessible name in the current language."""
         raise NotImplementedError
 
     def show_error(self, error: Exception | str, field: QWidget | None = None) -> None:
-        """Show a message near the field it is about, move focus there, and announce it."""
+        """Show a message right under the field it is about, move focus there, and announce
+        it. Without a field it shows in the screen's own place for messages."""
         text = error if isinstance(error, str) else message_for(error)
+        self._place_error(field)
         self.error.setText(text)
         self.error.setAccessibleName(text)
         self.error.show()
@@ -95,6 +101,26 @@ class Screen(QWidget):
         event = QAccessibleEvent(self.error, QAccessible.Event.Alert)
         QAccessible.updateAccessibility(event)
         self.ctx.narrator.say(text)
+
+    def _place_error(self, field: QWidget | None) -> None:
+        """Move the error line into the layout just below `field` (or back home)."""
+        if self._error_home is None:
+            self._error_home = _layout_slot(self.error)
+        target = _layout_slot(field) if field is not None else None
+        if target is None:
+            target = self._error_home
+        if target is None:
+            return
+        layout, index = target
+        current = _layout_slot(self.error)
+        if current is not None:
+            current[0].removeWidget(self.error)
+            if current[0] is layout and current[1] < index:
+                index -= 1
+        if isinstance(layout, QFormLayout):
+            layout.insertRow(index + 1, "", self.error)
+        elif isinstance(layout, QBoxLayout):
+            layout.insertWidget(index + 1 if field is not None else index, self.error)
 
     def clear_error(self) -> None:
         self.error.clear()
@@ -119,6 +145,23 @@ class Screen(QWidget):
             self.back_button.click()  # type: ignore[union-attr]
             return
         super().keyPressEvent(event)
+
+
+def _layout_slot(widget: QWidget) -> tuple[QLayout, int] | None:
+    """The layout that holds `widget` and its row (form) or index (box), if any."""
+    parent = widget.parentWidget()
+    layouts = parent.findChildren(QLayout) if parent is not None else []
+    if parent is not None and parent.layout() is not None:
+        layouts.insert(0, parent.layout())
+    for layout in layouts:
+        index = layout.indexOf(widget)
+        if index < 0:
+            continue
+        if isinstance(layout, QFormLayout):
+            row, _role = layout.getWidgetPosition(widget)
+            return layout, row
+        return layout, index
+    return None
 
 
 def _usable(widget: QPushButton | None) -> bool:
