@@ -1,8 +1,10 @@
-"""A sandbox card terminal for the demo and the tests.
+"""An in-process sandbox card terminal for the quick tests and the demo without a terminal.
 
 It plays the outcome chosen beforehand (approve, or decline with a reason) and answers the way
 a real semi-integrated terminal does: a token, brand, last four digits and an authorization
-code, never a card number.
+code, never a card number. It answers at once, so it never has an unknown outcome; the richer
+sandbox that runs as its own process and speaks the terminal protocol over HTTP is
+`sync.terminal` (timeouts, partial and offline approvals, phone wallets, card removed).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class SandboxTerminal:
         self._lock = threading.Lock()
         self._scenario = Scenario.APPROVE
         self.charges: list[tuple[str, Money]] = []
+        self._answers: dict[str, CardAuthorization] = {}
 
     @property
     def scenario(self) -> Scenario:
@@ -46,22 +49,37 @@ class SandboxTerminal:
     def charge(self, *, sale_reference: str, amount: Money) -> CardAuthorization:
         with self._lock:
             self.charges.append((sale_reference, amount))
-            brand, last4 = self._rng.choice(_TEST_CARDS)
-            if self._scenario is not Scenario.APPROVE:
-                return CardAuthorization(
-                    result=TerminalResult.DECLINED,
-                    sale_reference=sale_reference,
-                    brand=brand,
-                    last4=last4,
-                    entry_mode="chip",
-                    decline_reason=str(self._scenario),
-                )
+            answer = self._play(sale_reference)
+            self._answers[sale_reference] = answer
+            return answer
+
+    def status(self, sale_reference: str) -> CardAuthorization:
+        """The answer the charge with this sale reference got; NOT_FOUND if there was none."""
+        with self._lock:
+            found = self._answers.get(sale_reference)
+        return found or CardAuthorization(result=TerminalResult.NOT_FOUND,
+                                          sale_reference=sale_reference)
+
+    def abort(self, sale_reference: str) -> None:
+        """Nothing to stop: every charge here has finished by the time `charge` returns."""
+
+    def _play(self, sale_reference: str) -> CardAuthorization:
+        brand, last4 = self._rng.choice(_TEST_CARDS)
+        if self._scenario is not Scenario.APPROVE:
             return CardAuthorization(
-                result=TerminalResult.APPROVED,
+                result=TerminalResult.DECLINED,
                 sale_reference=sale_reference,
-                token=f"tok_sandbox_{self._rng.getrandbits(64):016x}",
                 brand=brand,
                 last4=last4,
-                auth_code=f"{self._rng.randrange(10**6):06d}",
-                entry_mode=self._rng.choice(("chip", "contactless")),
+                entry_mode="chip",
+                decline_reason=str(self._scenario),
             )
+        return CardAuthorization(
+            result=TerminalResult.APPROVED,
+            sale_reference=sale_reference,
+            token=f"tok_sandbox_{self._rng.getrandbits(64):016x}",
+            brand=brand,
+            last4=last4,
+            auth_code=f"{self._rng.randrange(10**6):06d}",
+            entry_mode=self._rng.choice(("chip", "contactless")),
+        )
