@@ -39,6 +39,16 @@ class Settings:
     offline_max_total_cents: int = 5_000_00
     offline_max_count: int = 50
     offline_max_age_hours: int = 7 * 24
+    # Keys (kiosk/store/keys.py): where the device key file goes when there is no usable OS
+    # keyring ("" = a folder beside the data folder, never inside it), and "auto" (the OS
+    # keyring when usable, else that file) or "file" (always the file).
+    key_dir: str = ""
+    key_store: str = "auto"
+    # Backups (kiosk/store/backup.py): folder ("" = data_dir/backups), how often the
+    # scheduled backup runs, and how many backups are kept.
+    backup_dir: str = ""
+    backup_interval_hours: float = 24.0
+    backup_keep: int = 14
 
     @property
     def offline_limits(self) -> OfflineLimits:

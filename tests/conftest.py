@@ -29,6 +29,7 @@ def settings(tmp_path: Path) -> Settings:
         device_token="test-device-token-NOT-A-SECRET",
         kiosk_id="K042",
         site_name="Test Site",
+        key_store="file",  # never the developer's own keyring
     )
 
 

@@ -27,7 +27,7 @@ from typing import IO, Any
 import pytest
 
 from kiosk.settings import Settings
-from kiosk.store.keys import load_key
+from kiosk.store import keys
 from kiosk.store.vault import Vault
 from sync.sandbox.server import SandboxProcess
 from tests.crash_child import KIOSK_ID
@@ -186,7 +186,7 @@ def kill_repeatedly(data_dir: Path, url: str, rng: random.Random) -> list[Run]:
 
 def read_vault(settings: Settings) -> dict[str, Any]:
     """Everything the checks need, read through a freshly opened vault."""
-    vault = Vault(settings.vault_path, load_key(settings.key_path))
+    vault = Vault(settings.vault_path, keys.unlock(keys.places(settings)).key)
     try:
         return vault.call(
             lambda conn: {

@@ -35,8 +35,8 @@ def problems_by_step() -> Iterator[dict[str, list[str]]]:
     yield found
 
 
-STEPS = ["sign-in", "welcome", "search", "member", "payment", "receipt-pending", "receipt-confirmed",
-         "queue", "report"]
+STEPS = ["sign-in", "welcome", "search", "member", "payment", "receipt-pending",
+         "receipt-confirmed", "queue", "report"]
 
 
 @pytest.mark.parametrize("step", STEPS)

@@ -38,7 +38,7 @@ def test_demo_totp_prints_a_six_digit_code(tmp_path: Path) -> None:
 def test_a_vault_without_its_key_stops_with_a_clear_error(tmp_path: Path) -> None:
     first = run_kiosk("--smoke", data_dir=tmp_path)
     assert first.returncode == 0, first.stderr
-    (tmp_path / "vault.key").unlink()
+    (tmp_path / "vault.keys.json").unlink()
     second = run_kiosk("--smoke", data_dir=tmp_path)
     assert second.returncode == 1
     assert "vault_key_missing" in second.stderr

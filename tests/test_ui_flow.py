@@ -21,7 +21,7 @@ from kiosk.clock import SystemClock
 from kiosk.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, DEMO_USERNAME, ensure_demo_staff
 from kiosk.i18n import set_language
 from kiosk.settings import DEMO_DEVICE_TOKEN, Settings
-from kiosk.terminal.sandbox import SandboxTerminal, Scenario
+from kiosk.terminal.sandbox import SandboxTerminal
 from kiosk.visit import VisitState
 from sync.bootstrap import build_sync
 from sync.sandbox.server import SandboxProcess
@@ -29,6 +29,7 @@ from sync.worker import SyncWorker
 from tests.test_sync import free_port, ledger
 from ui.bridge import SyncBridge
 from ui.context import ScreenContext
+from ui.demo_terminal import InProcessDemo
 from ui.main_window import MainWindow
 from ui.tasks import TaskRunner
 
@@ -47,14 +48,14 @@ class Kiosk:
     """A running kiosk window with its core and sync worker, as `ui.app` builds it."""
 
     def __init__(self, settings: Settings, qtbot: QtBot) -> None:
-        self.core: Core = build_core(
-            settings, clock=SystemClock(), terminal=SandboxTerminal(rng=random.Random(5))
-        )
+        self.terminal = SandboxTerminal(rng=random.Random(5))
+        self.core: Core = build_core(settings, clock=SystemClock(), terminal=self.terminal)
         ensure_demo_staff(vault=self.core.vault, clock=self.core.clock)
         self.bridge = SyncBridge()
         self.worker: SyncWorker = build_sync(self.core, on_status=self.bridge.publish)
         self.runner = TaskRunner()
-        self.ctx = ScreenContext(core=self.core, runner=self.runner, nudge_sync=self.worker.nudge)
+        self.ctx = ScreenContext(core=self.core, runner=self.runner, nudge_sync=self.worker.nudge,
+                                 demo_terminal=InProcessDemo(self.terminal))
         self.window = MainWindow(self.ctx, self.bridge)
         qtbot.addWidget(self.window)
         self.window.resize(1280, 800)
@@ -164,7 +165,7 @@ def test_a_declined_card_says_so_and_records_nothing_as_paid(kiosk: Kiosk, qtbot
     balance = kiosk.window.member.account.balance  # type: ignore[union-attr]
     qtbot.mouseClick(kiosk.window.member.pay, Qt.MouseButton.LeftButton)
     payment = kiosk.window.payment
-    payment.outcome.setCurrentIndex(payment.outcome.findData(Scenario.DECLINE_INSUFFICIENT_FUNDS))
+    payment.outcome.setCurrentIndex(payment.outcome.findData("declined_insufficient_funds"))
     qtbot.mouseClick(payment.charge, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: payment.error.isVisible(), timeout=10000)
     message = payment.error.text()

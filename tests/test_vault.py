@@ -1,9 +1,11 @@
 """The vault: encrypted on disk, refuses a wrong or missing key without touching the file,
-and migrates empty vaults and vaults of every earlier schema version."""
+finds a tampered page before anything is written, admits one opener at a time, and migrates
+empty vaults and vaults of every earlier schema version."""
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,9 @@ from kiosk.services.auth import EnrollStaff, enroll_staff
 from kiosk.services.cache import apply_changes
 from kiosk.services.members import search_members
 from kiosk.settings import Settings
-from kiosk.store import migrations
-from kiosk.store.keys import create_key
-from kiosk.store.vault import Vault, open_connection
+from kiosk.store import keys, migrations
+from kiosk.store.keys import places
+from kiosk.store.vault import Vault, VaultIntegrityError, open_connection
 from tests.support import FakeClock
 
 MEMBER = {
@@ -95,17 +97,22 @@ def test_missing_key_file_is_refused_and_no_new_key_is_made(
     core = build_core(settings, clock=clock)
     fill(core)
     core.close()
-    settings.key_path.unlink()
+    keystore = places(settings).keystore_path
+    keystore.unlink()
     before = digest(settings.vault_path)
     with pytest.raises(VaultKeyError) as info:
         build_core(settings, clock=clock)
     assert info.value.code == "vault_key_missing"
-    assert not settings.key_path.exists()
+    assert not keystore.exists()
     assert digest(settings.vault_path) == before
 
 
-def test_key_file_is_private(core: Core) -> None:
-    assert core.settings.key_path.stat().st_mode & 0o077 == 0
+def test_key_files_are_private_and_the_device_key_lives_apart(core: Core) -> None:
+    where = places(core.settings)
+    device_files = list(where.device_dir.iterdir())
+    assert device_files and where.device_dir.parent != core.settings.data_dir
+    for path in (where.keystore_path, where.device_dir, *device_files):
+        assert path.stat().st_mode & 0o077 == 0, path
 
 
 def test_a_failed_write_leaves_nothing_behind(core: Core) -> None:
@@ -139,7 +146,7 @@ def test_outbox_rows_cannot_be_deleted_or_rekeyed(core: Core) -> None:
 
 def test_migrations_build_an_empty_vault_to_the_newest_version(tmp_path: Path) -> None:
     path = tmp_path / "v.db"
-    conn = open_connection(path, create_key(tmp_path / "v.key"))
+    conn = open_connection(path, secrets.token_bytes(32))
     assert migrations.migrate(conn) == migrations.latest_version()
     versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
     assert versions == [m.version for m in migrations.available()]
@@ -148,7 +155,7 @@ def test_migrations_build_an_empty_vault_to_the_newest_version(tmp_path: Path) -
 
 @pytest.mark.parametrize("start", [m.version for m in migrations.available()][:-1])
 def test_every_earlier_version_upgrades_and_keeps_its_data(tmp_path: Path, start: int) -> None:
-    key = create_key(tmp_path / "v.key")
+    key = secrets.token_bytes(32)
     path = tmp_path / "v.db"
     conn = open_connection(path, key)
     migrations.migrate(conn, target=start)
@@ -172,7 +179,7 @@ def test_every_earlier_version_upgrades_and_keeps_its_data(tmp_path: Path, start
 def test_a_broken_migration_rolls_back_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    conn = open_connection(tmp_path / "v.db", create_key(tmp_path / "v.key"))
+    conn = open_connection(tmp_path / "v.db", secrets.token_bytes(32))
     broken = migrations.Migration(
         version=99, name="0099_broken", sql="CREATE TABLE half (x);\nTHIS IS NOT SQL;"
     )
@@ -187,3 +194,34 @@ def test_closed_vault_refuses_work(core: Core) -> None:
     core.close()
     with pytest.raises(VaultError):
         core.vault.call(lambda c: None)
+
+
+def test_a_tampered_page_is_found_at_start_and_the_file_is_untouched(
+    settings: Settings, clock: FakeClock
+) -> None:
+    core = build_core(settings, clock=clock)
+    fill(core)
+    core.close()
+    path = settings.vault_path
+    data = bytearray(path.read_bytes())
+    data[2 * 4096 + 300] ^= 0x40  # one bit in the third page
+    path.write_bytes(bytes(data))
+    before = {p.name: digest(p) for p in files_of(path)}
+    with pytest.raises(VaultIntegrityError) as info:
+        build_core(settings, clock=clock)
+    assert info.value.code == "vault_integrity_failed"
+    assert "page 3" in info.value.details["failures"][0]
+    assert {p.name: digest(p) for p in files_of(path)} == before
+
+
+def test_memory_security_is_on(core: Core) -> None:
+    value = core.vault.call(lambda c: c.execute("PRAGMA cipher_memory_security").fetchone()[0])
+    assert str(value) == "1"
+
+
+def test_a_second_opener_is_refused_while_the_vault_is_in_use(core: Core) -> None:
+    key = keys.unlock(keys.places(core.settings)).key
+    with pytest.raises(VaultError) as info:
+        Vault(core.settings.vault_path, key)
+    assert info.value.code == "vault_in_use"
+    assert core.vault.call(lambda c: c.execute("SELECT 1").fetchone()[0]) == 1

@@ -29,10 +29,13 @@ from kiosk.demo import (
 )
 from kiosk.i18n import set_language
 from kiosk.settings import Settings, load_settings
+from kiosk.terminal import CardTerminal
+from kiosk.terminal.sandbox import SandboxTerminal
 from sync.bootstrap import build_sync
 from ui import theme
 from ui.bridge import SyncBridge
 from ui.context import ScreenContext
+from ui.demo_terminal import DemoTerminal, InProcessDemo, ProcessDemo
 from ui.main_window import MainWindow
 from ui.tasks import TaskRunner
 
@@ -45,6 +48,16 @@ def _start_demo_exchange(settings: Settings) -> tuple[Settings, Any]:
     sandbox = SandboxProcess(db_path=settings.data_dir / "sandbox-exchange.db")
     sandbox.start()
     return replace(settings, exchange_url=sandbox.url), sandbox
+
+
+def _start_demo_terminal(settings: Settings) -> tuple[CardTerminal, DemoTerminal, Any]:
+    """The sandbox card terminal in its own process, as a real terminal would be."""
+    from sync.terminal.client import HttpTerminal
+    from sync.terminal.process import TerminalProcess
+
+    process = TerminalProcess().start()
+    terminal = HttpTerminal(process.url, sale_id=settings.kiosk_id, poi_id="SANDBOX-01")
+    return terminal, ProcessDemo(process.control), process
 
 
 def _print_demo_banner(settings: Settings) -> None:
@@ -80,21 +93,28 @@ def run(*, data_dir: Path, demo: bool, smoke: bool) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     theme.apply(app)
     set_language(settings.language)
-    sandbox = None
+    sandbox = terminal_process = None
+    terminal: CardTerminal | None = None
+    demo_terminal: DemoTerminal | None = None
     if demo:
         settings, sandbox = _start_demo_exchange(settings)
+        terminal, demo_terminal, terminal_process = _start_demo_terminal(settings)
     core: Core | None = None
     try:
-        core = build_core(settings)
-        return _run_window(app, core, smoke=smoke)
+        core = build_core(settings, terminal=terminal)
+        if demo_terminal is None and isinstance(core.terminal, SandboxTerminal):
+            demo_terminal = InProcessDemo(core.terminal)
+        return _run_window(app, core, smoke=smoke, demo_terminal=demo_terminal)
     finally:
         if core is not None:
             core.close()
-        if sandbox is not None:
-            sandbox.stop()
+        for process in (sandbox, terminal_process):
+            if process is not None:
+                process.stop()
 
 
-def _run_window(app: QApplication, core: Core, *, smoke: bool) -> int:
+def _run_window(app: QApplication, core: Core, *, smoke: bool,
+                demo_terminal: DemoTerminal | None) -> int:
     settings = core.settings
     if settings.demo:
         ensure_demo_staff(vault=core.vault, clock=core.clock)
@@ -103,7 +123,7 @@ def _run_window(app: QApplication, core: Core, *, smoke: bool) -> int:
     worker = build_sync(core, on_status=bridge.publish)
     runner = TaskRunner()
     ctx = ScreenContext(core=core, runner=runner, nudge_sync=worker.nudge,
-                        send_now=worker.send_now)
+                        send_now=worker.send_now, demo_terminal=demo_terminal)
     window = MainWindow(ctx, bridge)
     worker.start()
     try:

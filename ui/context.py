@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from kiosk.bootstrap import Core
 from kiosk.domain.staff import StaffSession
+from ui.demo_terminal import DemoTerminal
 from ui.speech import Narrator
 from ui.tasks import TaskRunner
 
@@ -24,3 +25,4 @@ class ScreenContext:
     session: StaffSession | None = None
     narrator: Narrator = field(default_factory=Narrator)
     member_language: str = "en"  # what the member reads and hears; chosen at each visit
+    demo_terminal: DemoTerminal | None = None  # demo only: how the sandbox terminal answers

@@ -35,6 +35,22 @@ _MESSAGES: dict[str, str] = {
         "The card reader is not answering. No money was taken. Check that it is switched on "
         "and connected, then try again."
     ),
+    "terminal_outcome_unknown": N_(
+        "The card reader did not say whether the card was charged. Do not charge again. Look "
+        "at the card reader's screen, then press Check the card reader again."
+    ),
+    "card_removed": N_(
+        "The card was taken out too early. No money was taken. Insert the card again and leave "
+        "it in until the card reader says to remove it."
+    ),
+    "payment_aborted": N_("The charge was stopped. No money was taken."),
+    "terminal_busy": N_(
+        "The card reader is finishing another payment. Wait a moment, then try again."
+    ),
+    "terminal_timeout": N_(
+        "The card reader did not answer in time. Look at its screen, then press Check the card "
+        "reader again."
+    ),
     "member_unknown": N_("This member is not in the kiosk's list. Search again."),
     "username_invalid": N_(
         "Usernames have 3 to 32 letters, numbers, dots, dashes or underscores."
@@ -69,6 +85,10 @@ _DECLINE_REASONS: dict[str, str] = {
     "insufficient_funds": N_("The bank says there is not enough money on the account."),
     "expired_card": N_("The card has expired."),
     "do_not_honor": N_("The bank refused the card without giving a reason."),
+    "wrong_pin": N_("The PIN was not right."),
+    "invalid_card": N_("The card reader could not use this card."),
+    "not_allowed": N_("This card cannot be used for this payment."),
+    "issuer_unreachable": N_("The card reader could not reach the bank."),
 }
 
 

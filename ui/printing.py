@@ -28,6 +28,31 @@ def status_text(receipt: Receipt) -> str:
     return _("Pending — not yet confirmed by the exchange")
 
 
+_WALLETS = {"apple_pay": "Apple Pay", "google_pay": "Google Pay",
+            "samsung_pay": "Samsung Pay"}
+
+
+def paid_with(receipt: Receipt) -> str:
+    """The method as the member knows it: "Visa card ending in 1111", or the phone wallet."""
+    card = _("{brand} card ending in {last4}").format(brand=receipt.brand.title(),
+                                                      last4=receipt.last4)
+    wallet = _WALLETS.get(receipt.wallet, "")
+    return f"{wallet} ({card})" if wallet else card
+
+
+def receipt_notes(receipt: Receipt) -> list[str]:
+    """What the member must know beyond the figures: a part payment, an offline approval."""
+    notes = []
+    if receipt.requested.cents > receipt.amount.cents:
+        notes.append(_("The card paid {approved} of {requested}. {remaining} is still due.")
+                     .format(approved=format_money(receipt.amount),
+                             requested=format_money(receipt.requested),
+                             remaining=format_money(receipt.requested - receipt.amount)))
+    if receipt.offline_approved:
+        notes.append(_("Approved offline by the card reader: the bank may still decline it."))
+    return notes
+
+
 def receipt_rows(receipt: Receipt, tz: str) -> list[tuple[str, str]]:
     """The receipt's fields as (label, value) pairs, in reading order."""
     months = ", ".join(format_month(m) for m in receipt.coverage_months) or _("Credit on account")
@@ -36,8 +61,7 @@ def receipt_rows(receipt: Receipt, tz: str) -> list[tuple[str, str]]:
         (_("Member"), f"{receipt.member_name} ({receipt.member_id})"),
         (_("Coverage month(s)"), months),
         (_("Amount paid"), format_money(receipt.amount)),
-        (_("Paid with"), _("{brand} card ending in {last4}").format(
-            brand=receipt.brand.title(), last4=receipt.last4)),
+        (_("Paid with"), paid_with(receipt)),
         (_("Authorization code"), receipt.auth_code),
         (_("Date and time"), format_datetime(receipt.captured_at, tz=tz)),
         (_("Site"), receipt.site),
@@ -52,7 +76,9 @@ def receipt_html(receipt: Receipt, tz: str) -> str:
         for name, value in receipt_rows(receipt, tz)
     )
     title = html.escape(_("Payment receipt"))
+    notes = "".join(f"<p><b>{html.escape(note)}</b></p>" for note in receipt_notes(receipt))
     return (f"<h1>{title}</h1><table cellpadding='6' style='font-size:14pt'>{rows}</table>"
+            f"{notes}"
             f"<p>{html.escape(_('Keep this receipt. Health Connector Kiosk.'))}</p>")
 
 

@@ -34,6 +34,7 @@ from sync.worker import SyncWorker  # noqa: E402
 from ui import theme  # noqa: E402
 from ui.bridge import SyncBridge  # noqa: E402
 from ui.context import ScreenContext  # noqa: E402
+from ui.demo_terminal import InProcessDemo  # noqa: E402
 from ui.layout_check import layout_problems  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 from ui.tasks import TaskRunner  # noqa: E402
@@ -90,14 +91,15 @@ def demo_window(language: str = "en") -> Iterator[tuple[MainWindow, QApplication
     with tempfile.TemporaryDirectory() as tmp, \
             SandboxProcess(db_path=Path(tmp) / "exchange.db") as sandbox:
         settings = load_settings(Path(tmp) / "kiosk", demo=True, exchange_url=sandbox.url)
-        core = build_core(settings, clock=SystemClock(),
-                          terminal=SandboxTerminal(rng=random.Random(1)))
+        terminal = SandboxTerminal(rng=random.Random(1))
+        core = build_core(settings, clock=SystemClock(), terminal=terminal)
         ensure_demo_staff(vault=core.vault, clock=core.clock)
         bridge, runner = SyncBridge(), TaskRunner()
         worker = build_sync(core, on_status=bridge.publish)
         worker.run_once()
-        window = MainWindow(ScreenContext(core=core, runner=runner, nudge_sync=worker.nudge),
-                            bridge)
+        demo = InProcessDemo(terminal)
+        window = MainWindow(ScreenContext(core=core, runner=runner, nudge_sync=worker.nudge,
+                                          demo_terminal=demo), bridge)
         window.show()
         worker.run_once()  # so the header shows the real connection status
         try:

@@ -30,6 +30,9 @@ class Receipt:
     navigator: str
     status: PaymentStatus
     confirmation_number: str
+    requested: Money  # what the member asked to pay; more than `amount` after a partial approval
+    offline_approved: bool = False  # the card reader approved it alone; may still be declined
+    wallet: str = ""  # e.g. apple_pay, when a phone paid
 
 
 def _read(conn: Any, payment_id: str) -> Receipt:
@@ -56,6 +59,9 @@ def _read(conn: Any, payment_id: str) -> Receipt:
         navigator=row["display_name"] or row["navigator"],
         status=PaymentStatus(row["status"]),
         confirmation_number=row["confirmation_number"],
+        requested=Money(cents=row["requested_cents"], currency=row["currency"]),
+        offline_approved=bool(row["offline_approved"]),
+        wallet=row["wallet"] or "",
     )
 
 

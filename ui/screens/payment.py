@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QButtonGroup, QComboBox, QHBoxLayout, QRadioButton, QVBoxLayout
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QRadioButton, QVBoxLayout
 
 from kiosk.domain.money import Money, parse_amount
 from kiosk.domain.staff import StaffSession
 from kiosk.errors import KioskError
-from kiosk.i18n import N_, _, format_money
+from kiosk.i18n import _, format_money
 from kiosk.services.members import MemberAccount
-from kiosk.services.payments import (
-    OfflineLimitError,
-    PaymentContext,
-    PaymentTaken,
-    TakeCardPayment,
-    take_card_payment,
-)
-from kiosk.terminal.sandbox import SandboxTerminal, Scenario
+from kiosk.services.payments import OfflineLimitError, PaymentTaken, TakeCardPayment
 from ui.context import ScreenContext
 from ui.dialogs.step_up import StepUpDialog
 from ui.screens.base import Screen, button, label, line_edit, tab_chain
+from ui.screens.card_reader import CardReaderPanel
 from ui.widgets.keypad import Keypad
 from ui.widgets.responsive import SideBySide
-
-_SCENARIO_LABELS = {
-    Scenario.APPROVE: N_("Approved"),
-    Scenario.DECLINE_INSUFFICIENT_FUNDS: N_("Declined: not enough money"),
-    Scenario.DECLINE_EXPIRED_CARD: N_("Declined: expired card"),
-    Scenario.DECLINE_DO_NOT_HONOR: N_("Declined: bank refuses"),
-}
 
 
 class PaymentScreen(Screen):
@@ -50,13 +37,8 @@ class PaymentScreen(Screen):
         self.amount = line_edit()
         self.amount.setInputMethodHints(Qt.InputMethodHint.ImhFormattedNumbersOnly)
         self.limit = label("muted")
-        self.outcome = QComboBox()
-        self.outcome_label = label("muted")
-        self._sandbox = isinstance(ctx.core.terminal, SandboxTerminal)
-        for scenario in Scenario:
-            self.outcome.addItem("", scenario)
-        self.progress = label("banner")
-        self.progress.hide()
+        self.reader = CardReaderPanel(ctx)
+        self.outcome = self.reader.outcome  # the demo's picker, for tests and tab order
         self.charge = button("pay", primary=True)
         self.back = button("back")
         self.primary, self.back_button = self.charge, self.back
@@ -70,18 +52,12 @@ class PaymentScreen(Screen):
 
     def _build_layout(self) -> None:
         form = QVBoxLayout()
-        for widget in (self.summary, self.pay_balance, self.pay_other, self.amount, self.limit):
+        for widget in (self.summary, self.pay_balance, self.pay_other, self.amount, self.limit,
+                       self.reader):
             form.addWidget(widget)
-        if self._sandbox:
-            form.addWidget(self.outcome_label)
-            form.addWidget(self.outcome)
-        else:
-            self.outcome.hide()
-            self.outcome_label.hide()
         form.addStretch(1)
         self.layout_.addWidget(SideBySide(form, self.keypad))
         self.layout_.addWidget(self.error)
-        self.layout_.addWidget(self.progress)
         self.layout_.addStretch(1)
         row = QHBoxLayout()
         row.addWidget(self.back)
@@ -89,8 +65,9 @@ class PaymentScreen(Screen):
         row.addWidget(self.override)
         row.addWidget(self.charge)
         self.layout_.addLayout(row)
-        tab_chain(self.pay_balance, self.pay_other, self.amount, self.outcome,
-                  self.keypad.tab_stop(), self.back, self.override, self.charge)
+        tab_chain(self.pay_balance, self.pay_other, self.amount, self.outcome, self.reader.cancel,
+                  self.reader.check_again, self.keypad.tab_stop(), self.back, self.override,
+                  self.charge)
 
     def _connect_signals(self) -> None:
         self.charge.clicked.connect(self._on_charge_clicked)
@@ -100,6 +77,9 @@ class PaymentScreen(Screen):
         self.amount.returnPressed.connect(self._on_charge_clicked)
         self.amount.textEdited.connect(self._on_amount_text_edited)
         self.keypad.sig_done.connect(self._on_charge_clicked)
+        self.reader.sig_taken.connect(self._on_payment_done)
+        self.reader.sig_failed.connect(self._on_payment_failed)
+        self.reader.sig_busy.connect(self._set_busy)
 
     def retranslate_ui(self) -> None:
         self.heading.setText(_("Take a card payment"))
@@ -108,19 +88,13 @@ class PaymentScreen(Screen):
         self.amount.setPlaceholderText(_("Amount in dollars, for example 125.50"))
         self.amount.setAccessibleName(_("Amount to pay in dollars"))
         self.keypad.retranslate_ui()
-        self.outcome_label.setText(_("Demo only: how the sandbox card terminal answers"))
-        self.outcome.setAccessibleName(_("Demo card outcome"))
-        for index, scenario in enumerate(Scenario):
-            self.outcome.setItemText(index, _(_SCENARIO_LABELS[scenario]))
+        self.reader.retranslate_ui()
         self.charge.setText(_("Charge the card"))
         self.charge.setAccessibleName(_("Charge the card"))
         self.back.setText(_("Back"))
         self.back.setAccessibleName(_("Back to the member's account"))
         self.override.setText(_("Supervisor approval…"))
         self.override.setAccessibleName(_("Ask a supervisor to approve this offline payment"))
-        self.progress.setText(_("Ask the member to insert, tap or swipe their card on the "
-                                "card reader. Waiting for the card reader…"))
-        self.progress.setAccessibleName(self.progress.text())
         if self.account is not None:
             self._render(self.account)
         else:
@@ -134,7 +108,7 @@ class PaymentScreen(Screen):
         self.override.hide()
         self._override_by = None
         self.amount.clear()
-        self.progress.hide()
+        self.reader.reset()
         self._set_busy(False)
         owed = account.balance.cents > 0
         self.pay_balance.setEnabled(owed)
@@ -173,11 +147,10 @@ class PaymentScreen(Screen):
 
     def _set_busy(self, busy: bool) -> None:
         for widget in (self.charge, self.back, self.amount, self.pay_balance, self.pay_other,
-                       self.outcome):
+                       self.keypad):
             widget.setEnabled(not busy)
         if not busy:
             self.pay_balance.setEnabled(bool(self.account and self.account.balance.cents > 0))
-        self.progress.setVisible(busy)
 
     def _on_charge_clicked(self) -> None:
         if self.account is None or not self.charge.isEnabled() or self.ctx.session is None:
@@ -188,20 +161,8 @@ class PaymentScreen(Screen):
         except KioskError as exc:
             self.show_error(exc, self.amount)
             return
-        if self._sandbox:
-            self.ctx.core.terminal.set_scenario(self.outcome.currentData())  # type: ignore[attr-defined]
-        core, session = self.ctx.core, self.ctx.session
-        pay_ctx = PaymentContext(kiosk_id=core.settings.kiosk_id, site=core.settings.site_name,
-                                 staff=session)
-        cmd = TakeCardPayment(member_id=self.account.member.member_id, amount=amount,
-                              override_by=self._override_by)
-        self._set_busy(True)
-        self.ctx.runner.run(
-            lambda: take_card_payment(cmd, ctx=pay_ctx, vault=core.vault,
-                                      terminal=core.terminal, clock=core.clock,
-                                      connectivity=core.connectivity,
-                                      limits=core.settings.offline_limits),
-            on_done=self._on_payment_done, on_error=self._on_payment_failed)
+        self.reader.charge(TakeCardPayment(member_id=self.account.member.member_id,
+                                           amount=amount, override_by=self._override_by))
 
     def _on_override_clicked(self) -> None:
         dialog = StepUpDialog(
@@ -218,16 +179,15 @@ class PaymentScreen(Screen):
         self._on_charge_clicked()
 
     def _on_payment_done(self, taken: PaymentTaken) -> None:
-        self._set_busy(False)
         self._override_by = None
         self.ctx.nudge_sync()
         self.sig_payment_taken.emit(taken)
 
     def _on_payment_failed(self, error: Exception) -> None:
-        self._set_busy(False)
         self._override_by = None
         self.override.setVisible(isinstance(error, OfflineLimitError))
-        field = self.amount if getattr(error, "field", "") == "amount" else self.charge
+        field = self.amount if getattr(error, "field", "") == "amount" else (
+            self.reader.check_again if self.reader.check_again.isVisible() else self.charge)
         if field is self.amount:
             self.pay_other.setChecked(True)
         self.show_error(error, field)

@@ -9,7 +9,7 @@ from kiosk.domain.payments import PaymentStatus
 from kiosk.i18n import _
 from kiosk.services.receipts import Receipt, get_receipt
 from ui.context import ScreenContext
-from ui.printing import receipt_rows, save_pdf, status_text, visit_folder
+from ui.printing import receipt_notes, receipt_rows, save_pdf, status_text, visit_folder
 from ui.screens.base import Screen, button, label
 
 RECEIPT_FIELDS = 9  # every row of `receipt_rows` but the status, which has its own line
@@ -35,6 +35,8 @@ class ReceiptScreen(Screen):
             self.values.append(value)
             self.form.addRow(name, value)
         self.status = label("status-pending")
+        self.notes = label("banner")
+        self.notes.hide()
         self.saved = label("muted")
         self.print_pdf = button("print")
         self.done = button("done", primary=True)
@@ -45,6 +47,7 @@ class ReceiptScreen(Screen):
         row.addWidget(self.done)
         self.layout_.addWidget(self.accepted)
         self.layout_.addWidget(self.status)
+        self.layout_.addWidget(self.notes)
         self.layout_.addLayout(self.form)
         self.layout_.addWidget(self.saved)
         self.layout_.addWidget(self.error)
@@ -87,6 +90,8 @@ class ReceiptScreen(Screen):
             widget.clear()
             widget.setAccessibleName("")
         self.status.clear()
+        self.notes.clear()
+        self.notes.hide()
         self.saved.clear()
 
     def _render(self, receipt: Receipt) -> None:
@@ -108,6 +113,10 @@ class ReceiptScreen(Screen):
         self.accepted.setAccessibleName(self.accepted.text())
         self.status.setText(status_text(receipt))
         self.status.setAccessibleName(self.status.text())
+        notes = receipt_notes(receipt)
+        self.notes.setText("\n".join(notes))
+        self.notes.setAccessibleName(self.notes.text())
+        self.notes.setVisible(bool(notes))
         self.sig_shown.emit()
 
     def on_shown(self) -> None:
