@@ -88,6 +88,7 @@ def test_without_a_keyring_the_device_key_is_a_private_file_apart_from_the_vault
 
 
 def test_with_a_keyring_the_device_key_lives_there(settings: Settings, clock: FakeClock) -> None:
+    settings = replace(settings, key_store="auto")  # the fixture keeps tests off real keyrings
     ring = MemoryKeyring({})
     core = reopen(settings, clock, keyring_backend=ring)
     take_payments(core, 2)
