@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                                      description="Health Connector Kiosk")
     parser.add_argument("--demo", action="store_true",
                         help="run with the sandbox exchange, a sandbox terminal and demo data")
+    parser.add_argument("--kiosk", action="store_true",
+                        help="kiosk mode: full screen, no frame, closing needs a supervisor")
     parser.add_argument("--smoke", action="store_true",
                         help="start, show the first screen, print 'ready' and exit")
     parser.add_argument("--data-dir", type=Path, default=None,
@@ -352,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
             logs.configure(None, level=logging.WARNING)  # redacted, like the window's logs
             return _COMMANDS[args.command](args)
         app = importlib.import_module("ui.app")
-        return int(app.run(data_dir=_data_dir(args), demo=args.demo, smoke=args.smoke))
+        return int(app.run(data_dir=_data_dir(args), demo=args.demo, smoke=args.smoke,
+                           kiosk_mode=args.kiosk))
     except KioskError as exc:
         print(f"error: {exc.code} {exc.details}", file=sys.stderr)
         return 1

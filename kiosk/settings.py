@@ -49,6 +49,14 @@ class Settings:
     backup_dir: str = ""
     backup_interval_hours: float = 24.0
     backup_keep: int = 14
+    # Privacy on a shared machine (ui/idle.py) and kiosk mode.
+    member_idle_seconds: float = 90.0
+    member_warning_seconds: float = 30.0
+    staff_idle_minutes: float = 15.0
+    kiosk_mode: bool = False
+    # The card terminal: where its semi-integrated API listens ("" = the in-process sandbox).
+    terminal_url: str = ""
+    terminal_poi_id: str = ""
 
     @property
     def offline_limits(self) -> OfflineLimits:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from kiosk.bootstrap import Core
+from kiosk.settings import Settings
 from kiosk.domain.staff import Role, StaffSession
 from kiosk.services.auth import EnrollStaff, enroll_staff
 from kiosk.services.cache import apply_changes
@@ -96,3 +97,22 @@ def test_an_idle_staff_session_locks(window: MainWindow, clock: FakeClock) -> No
     assert window.visit.state is VisitState.SIGNED_OUT
     assert window.ctx.session is None
     assert "locked" in window.sign_in.error.text()
+
+
+def test_the_limits_come_from_the_settings(settings: Settings, clock: FakeClock,
+                                           qtbot: QtBot) -> None:
+    from dataclasses import replace
+
+    from kiosk.bootstrap import build_core
+
+    core = build_core(replace(settings, member_idle_seconds=30, member_warning_seconds=25,
+                              staff_idle_minutes=2), clock=clock)
+    runner = TaskRunner()
+    try:
+        built = MainWindow(ScreenContext(core=core, runner=runner), SyncBridge())
+        qtbot.addWidget(built)
+        assert (built.idle.member_idle_s, built.idle.warning_s, built.idle.staff_idle_s) == (
+            30, 25, 120)
+    finally:
+        runner.shutdown()
+        core.close()

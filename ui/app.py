@@ -84,12 +84,14 @@ def _demo_code_timer(app: QApplication) -> QTimer:
     return timer
 
 
-def run(*, data_dir: Path, demo: bool, smoke: bool) -> int:
+def run(*, data_dir: Path, demo: bool, smoke: bool, kiosk_mode: bool = False) -> int:
     """Run the kiosk until the window closes (or, with `smoke`, until it is ready)."""
     if smoke:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     logs.configure(data_dir / "logs", level=logging.WARNING if smoke else logging.INFO)
     settings = load_settings(data_dir, demo=demo)
+    if kiosk_mode:
+        settings = replace(settings, kiosk_mode=True)
     app = QApplication.instance() or QApplication(sys.argv)
     theme.apply(app)
     set_language(settings.language)
@@ -99,6 +101,8 @@ def run(*, data_dir: Path, demo: bool, smoke: bool) -> int:
     if demo:
         settings, sandbox = _start_demo_exchange(settings)
         terminal, demo_terminal, terminal_process = _start_demo_terminal(settings)
+    elif settings.terminal_url:
+        terminal = _real_terminal(settings)
     core: Core | None = None
     try:
         core = build_core(settings, terminal=terminal)
@@ -111,6 +115,14 @@ def run(*, data_dir: Path, demo: bool, smoke: bool) -> int:
         for process in (sandbox, terminal_process):
             if process is not None:
                 process.stop()
+
+
+def _real_terminal(settings: Settings) -> CardTerminal:
+    """The site's card terminal, reached over its semi-integrated local API."""
+    from sync.terminal.client import HttpTerminal
+
+    return HttpTerminal(settings.terminal_url, sale_id=settings.kiosk_id,
+                        poi_id=settings.terminal_poi_id or "TERMINAL")
 
 
 def _run_window(app: QApplication, core: Core, *, smoke: bool,
@@ -127,7 +139,10 @@ def _run_window(app: QApplication, core: Core, *, smoke: bool,
     window = MainWindow(ctx, bridge)
     worker.start()
     try:
-        window.show()
+        if settings.kiosk_mode and not smoke:
+            window.enter_kiosk_mode()
+        else:
+            window.show()
         app.processEvents()
         if smoke:
             print("ready", flush=True)

@@ -80,7 +80,11 @@ class MainWindow(QMainWindow):
         self.help_dialog: HelpDialog | None = None
         self.member_display = MemberDisplay()
         self._place_member_display()
-        self.idle = IdleWatcher(now=ctx.core.clock.monotonic)
+        settings = ctx.core.settings
+        self.idle = IdleWatcher(now=ctx.core.clock.monotonic,
+                                member_idle_s=settings.member_idle_seconds,
+                                warning_s=settings.member_warning_seconds,
+                                staff_idle_s=settings.staff_idle_minutes * 60)
         self.timeout_warning = TimeoutWarning(self)
         app = QApplication.instance()
         if app is not None:
