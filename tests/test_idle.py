@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from kiosk.bootstrap import Core
-from kiosk.settings import Settings
 from kiosk.domain.staff import Role, StaffSession
 from kiosk.services.auth import EnrollStaff, enroll_staff
 from kiosk.services.cache import apply_changes
+from kiosk.settings import Settings
 from kiosk.visit import VisitState
 from tests.support import FakeClock
 from tests.test_queue_rules import invoice, member
