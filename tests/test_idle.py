@@ -4,6 +4,7 @@ member is wiped; an idle staff session locks."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -116,3 +117,16 @@ def test_the_limits_come_from_the_settings(settings: Settings, clock: FakeClock,
     finally:
         runner.shutdown()
         core.close()
+
+
+def test_a_session_ends_after_its_time_even_with_activity(window: MainWindow,
+                                                          clock: FakeClock) -> None:
+    from dataclasses import replace
+
+    session = window.ctx.session
+    assert session is not None
+    window.ctx.session = replace(session, expires_at=clock.now() + dt.timedelta(seconds=5))
+    clock.advance(6)
+    window.idle.check()
+    assert window.visit.state is VisitState.SIGNED_OUT
+    assert "session has ended" in window.sign_in.error.text()

@@ -117,6 +117,21 @@ def run(*, data_dir: Path, demo: bool, smoke: bool, kiosk_mode: bool = False) ->
                 process.stop()
 
 
+def _backup_timer(app: QApplication, core: Core, runner: TaskRunner) -> QTimer:
+    """Every hour, make the scheduled backup when it is due (off the UI thread)."""
+    timer = QTimer(app)
+
+    def maybe_backup() -> None:
+        runner.run(lambda: core.backups.maybe_backup(core.clock.now()),
+                   on_done=lambda _made: None,
+                   on_error=lambda exc: log.error("scheduled backup failed: %s", exc))
+
+    timer.timeout.connect(maybe_backup)
+    timer.start(60 * 60 * 1000)
+    QTimer.singleShot(5 * 60 * 1000, maybe_backup)  # and once soon after start
+    return timer
+
+
 def _real_terminal(settings: Settings) -> CardTerminal:
     """The site's card terminal, reached over its semi-integrated local API."""
     from sync.terminal.client import HttpTerminal
@@ -147,8 +162,9 @@ def _run_window(app: QApplication, core: Core, *, smoke: bool,
         if smoke:
             print("ready", flush=True)
             return 0
+        timers = [_backup_timer(app, core, runner)]
         if settings.demo:
-            _keep = _demo_code_timer(app)  # noqa: F841 - the timer must stay referenced
+            timers.append(_demo_code_timer(app))
         return int(app.exec())
     finally:
         window.close()

@@ -74,6 +74,42 @@ _MESSAGES: dict[str, str] = {
         "cancelled here. Call the exchange's support line to stop it."
     ),
     "cancel_reason_missing": N_("Type a short reason for cancelling."),
+    "account_locked": N_(
+        "This account is locked after too many tries. Wait 30 minutes or ask a supervisor "
+        "to unlock it."
+    ),
+    "signin_delayed": N_(
+        "Too many tries in a row. Wait {retry_after} seconds, then try again."
+    ),
+    "password_too_common": N_(
+        "That password is too common to be safe. Choose a longer phrase of unrelated words."
+    ),
+    "password_too_long": N_("That password is too long. Use at most 256 characters."),
+    "password_contains_username": N_(
+        "The password must not contain the username. Choose another phrase."
+    ),
+    "step_up_required": N_(
+        "A supervisor must sign in again to approve this. Ask a supervisor."
+    ),
+    "administrator_required": N_("Only an administrator can do this."),
+    "session_expired": N_("Your session has ended. Sign in again to continue."),
+    "staff_unknown": N_("There is no staff account with that username."),
+    "cannot_remove_self": N_("You cannot remove your own account. Ask another administrator."),
+    "first_account_role": N_("The first account must be a supervisor or an administrator."),
+    "recovery_passphrase_required": N_(
+        "Set a recovery passphrase before the kiosk can protect its data. Ask a supervisor."
+    ),
+    "recovery_passphrase_wrong": N_("The recovery passphrase is not right. Try again."),
+    "passphrase_too_short": N_(
+        "The recovery passphrase needs at least {minimum} characters. A few unrelated words "
+        "work well."
+    ),
+    "passphrase_too_common": N_("That passphrase is too common. Choose another one."),
+    "vault_integrity_failed": N_(
+        "The kiosk's secure storage failed its check and was not opened. Nothing was changed. "
+        "Call a supervisor to restore the latest backup."
+    ),
+    "vault_in_use": N_("The kiosk's storage is in use by another program. Close it first."),
     "vault_key_wrong": N_(
         "The kiosk's secure storage could not be opened with its key. Nothing was changed. "
         "Call a supervisor."

@@ -26,6 +26,8 @@ class IdleWatcher(QObject):
     """The member did not answer the warning: wipe the visit."""
     sig_staff_timeout = Signal()
     """The staff session was idle too long: lock it."""
+    sig_tick = Signal()
+    """Once a second, for checks that depend on the time of day (session expiry)."""
 
     def __init__(self, *, now: Callable[[], float], member_idle_s: float = 90.0,
                  warning_s: float = 30.0, staff_idle_s: float = 15 * 60.0) -> None:
@@ -71,7 +73,8 @@ class IdleWatcher(QObject):
         return max(0, int(self.warning_s - (self._now() - self._warning_since) + 0.999))
 
     def check(self) -> None:
-        """Compare the idle time with the limits; emits at most one signal."""
+        """Compare the idle time with the limits; emits at most one limit signal."""
+        self.sig_tick.emit()
         idle = self._now() - self._last_input
         if self.staff_active and idle >= self.staff_idle_s:
             self._warning_since = None

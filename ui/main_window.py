@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.domain.payments import PaymentStatus
-from kiosk.domain.staff import StaffSession
+from kiosk.domain.staff import StaffSession, session_valid
+from kiosk.errors import AuthError
 from kiosk.i18n import _, format_date, is_right_to_left, ngettext, set_language
 from kiosk.services.auth import staff_count
 from kiosk.services.members import MemberAccount
@@ -33,6 +34,7 @@ from ui import theme
 from ui.bridge import SyncBridge
 from ui.context import ScreenContext
 from ui.dialogs.help import HelpDialog
+from ui.errors import message_for
 from ui.dialogs.step_up import StepUpDialog
 from ui.dialogs.timeout import TimeoutWarning
 from ui.header import HeaderBar
@@ -133,6 +135,7 @@ class MainWindow(QMainWindow):
         self.idle.sig_member_warning.connect(self._on_idle_member_warning)
         self.idle.sig_member_timeout.connect(self._on_idle_member_timeout)
         self.idle.sig_staff_timeout.connect(self._on_idle_staff_timeout)
+        self.idle.sig_tick.connect(self._on_idle_tick)
         self.timeout_warning.sig_more_time.connect(self.idle.more_time)
         self.header.sig_appearance_chosen.connect(self._on_header_appearance_chosen)
         self.enroll.sig_enrolled.connect(self._on_enroll_enrolled)
@@ -387,6 +390,14 @@ class MainWindow(QMainWindow):
         self._forget_member()
         self.visit.finish()
         self._show_state()
+
+    def _on_idle_tick(self) -> None:
+        """A staff session lasts at most 12 hours: then password and code again."""
+        session = self.ctx.session
+        if session is not None and not session_valid(session, self.ctx.core.clock.now()):
+            self._sign_out()
+            self.sign_in.show_error(message_for(AuthError(code="session_expired")),
+                                    self.sign_in.password)
 
     def _on_idle_staff_timeout(self) -> None:
         """Lock: the member (if any) is wiped and the navigator signs in again."""

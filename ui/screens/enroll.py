@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel
 from kiosk.domain.staff import Role
 from kiosk.i18n import _
 from kiosk.services.auth import EnrollStaff, StaffEnrolled, enroll_staff
+from kiosk.store import keys
 from ui.context import ScreenContext
 from ui.screens.base import Screen, button, label, line_edit
 
@@ -37,9 +38,12 @@ class EnrollScreen(Screen):
         self.username = line_edit()
         self.password = line_edit(secret=True)
         self.password_again = line_edit(secret=True)
+        self.recovery = line_edit(secret=True)
+        self.recovery_again = line_edit(secret=True)
         self.form = QFormLayout()
-        self._labels = [QLabel() for _unused in range(4)]
-        fields = (self.display_name, self.username, self.password, self.password_again)
+        self._labels = [QLabel() for _unused in range(6)]
+        fields = (self.display_name, self.username, self.password, self.password_again,
+                  self.recovery, self.recovery_again)
         for lab, field in zip(self._labels, fields, strict=True):
             lab.setBuddy(field)
             self.form.addRow(lab, field)
@@ -69,10 +73,15 @@ class EnrollScreen(Screen):
 
     def retranslate_ui(self) -> None:
         self.heading.setText(_("Set up the first staff account"))
-        self.intro.setText(_("This kiosk has no staff accounts yet. Create the first one."))
+        self.intro.setText(_("This kiosk has no staff accounts yet. Create the first one, as a "
+                             "supervisor. The recovery passphrase unlocks the kiosk's data if "
+                             "this computer is replaced: write it down and keep it locked "
+                             "away, apart from the kiosk."))
         names = (_("Name on receipts"), _("Username"), _("Password (at least 12 characters)"),
-                 _("Password again"))
-        fields = (self.display_name, self.username, self.password, self.password_again)
+                 _("Password again"), _("Recovery passphrase for this kiosk's data"),
+                 _("Recovery passphrase again"))
+        fields = (self.display_name, self.username, self.password, self.password_again,
+                  self.recovery, self.recovery_again)
         for lab, field, name in zip(self._labels, fields, names, strict=True):
             lab.setText(name)
             field.setAccessibleName(name)
@@ -91,21 +100,33 @@ class EnrollScreen(Screen):
             self.show_error(_("The two passwords are not the same. Type them again."),
                             self.password_again)
             return
+        if self.recovery.text() != self.recovery_again.text():
+            self.show_error(_("The two recovery passphrases are not the same. Type them "
+                              "again."), self.recovery_again)
+            return
         cmd = EnrollStaff(username=self.username.text(), display_name=self.display_name.text(),
                           password=self.password.text(), role=Role.SUPERVISOR)
-        core = self.ctx.core
-        self.ctx.runner.run(lambda: enroll_staff(cmd, vault=core.vault, clock=core.clock),
-                            on_done=self._on_enrolled, on_error=self._on_enroll_failed)
+        core, passphrase = self.ctx.core, self.recovery.text()
+
+        def enroll() -> StaffEnrolled:
+            keys.check_recovery_passphrase(passphrase)
+            enrolled = enroll_staff(cmd, vault=core.vault, clock=core.clock)
+            keys.set_recovery_passphrase(keys.places(core.settings), passphrase)
+            return enrolled
+
+        self.ctx.runner.run(enroll, on_done=self._on_enrolled, on_error=self._on_enroll_failed)
 
     def _on_enroll_failed(self, error: Exception) -> None:
         field = getattr(error, "field", "")
         target = {"username": self.username, "password": self.password,
                   "display_name": self.display_name}.get(field)
+        if getattr(error, "code", "").startswith(("passphrase", "recovery")):
+            target = self.recovery
         self.show_error(error, target)
 
     def _on_enrolled(self, enrolled: StaffEnrolled) -> None:
-        self.password.clear()
-        self.password_again.clear()
+        for secret in (self.password, self.password_again, self.recovery, self.recovery_again):
+            secret.clear()
         self.qr.setPixmap(qr_pixmap(enrolled.provisioning_uri))
         self.secret.setText(
             _("Scan this code with an authenticator app, or type this key: {secret}").format(
