@@ -34,9 +34,9 @@ from ui import theme
 from ui.bridge import SyncBridge
 from ui.context import ScreenContext
 from ui.dialogs.help import HelpDialog
-from ui.errors import message_for
 from ui.dialogs.step_up import StepUpDialog
 from ui.dialogs.timeout import TimeoutWarning
+from ui.errors import message_for
 from ui.header import HeaderBar
 from ui.icons import refresh_icons
 from ui.idle import IdleWatcher
