@@ -223,7 +223,7 @@ def wake_unreachable(conn: Any, *, now: dt.datetime) -> int:
     """
     marks = ",".join("?" * len(UNREACHABLE_REASONS))
     cursor = conn.execute(
-        f"UPDATE outbox SET next_attempt_at = ? WHERE state = 'queued'"
+        f"UPDATE outbox SET next_attempt_at = ? WHERE state = 'queued'"  # nosec B608
         f" AND next_attempt_at > ? AND last_error IN ({marks})",
         (to_iso(now), to_iso(now), *UNREACHABLE_REASONS),
     )

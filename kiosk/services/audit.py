@@ -59,7 +59,7 @@ def record(conn: Any, *, at: dt.datetime, actor: str, action: str, subject: str 
     head_id, head_mac = head
     entry = (head_id + 1, to_iso(at), actor, action, subject, detail, head_mac)
     mac = conn.execute(_MAC_SQL, entry).fetchone()[0]
-    conn.execute(f"INSERT INTO audit ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)", (*entry, mac))
+    conn.execute(f"INSERT INTO audit ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)", (*entry, mac))  # nosec B608
     _move_head(conn, head_id + 1, mac)
 
 
@@ -98,7 +98,7 @@ def seal_unsealed(conn: Any, *, at: dt.datetime) -> int:
     to report, never sealed. Call inside a write transaction."""
     if _recorded_head(conn) is not None:
         return 0
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM audit WHERE mac = '' ORDER BY id").fetchall()
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM audit WHERE mac = '' ORDER BY id").fetchall()  # nosec B608
     if not rows:
         return 0
     head_id, prev = 0, AUDIT_GENESIS
@@ -119,7 +119,7 @@ def _mac_at(conn: Any, row: Any, entry_id: int) -> str:
 
 def verify(conn: Any) -> AuditReport:
     """Check every entry's MAC and link and the recorded head. Reads only."""
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM audit ORDER BY id").fetchall()
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM audit ORDER BY id").fetchall()  # nosec B608
     head_id, head_mac = chain_head(conn)
     by_id = {int(row[0]): row for row in rows}
     last = max([head_id, *by_id])

@@ -105,7 +105,7 @@ def _by_name(conn: Any, query: str, limit: int) -> list[Any]:
             clauses.append("(m.name_folded LIKE ? OR m.name_folded LIKE ?)")
             params += [f"{word}%", f"% {word}%"]
     sql = (
-        f"SELECT {_HIT_COLUMNS} FROM members m WHERE {' AND '.join(clauses)}"
+        f"SELECT {_HIT_COLUMNS} FROM members m WHERE {' AND '.join(clauses)}"  # nosec B608
         " ORDER BY m.last_name, m.first_name, m.member_id LIMIT ?"
     )
     return list(conn.execute(sql, (*params, limit)).fetchall())
@@ -118,7 +118,7 @@ def _lookup(conn: Any, query: str, limit: int) -> list[Any]:
         digits = folded.lstrip("m-")
         return list(
             conn.execute(
-                f"SELECT {_HIT_COLUMNS} FROM members m WHERE m.member_id LIKE ? "
+                f"SELECT {_HIT_COLUMNS} FROM members m WHERE m.member_id LIKE ? "  # nosec B608
                 "ORDER BY m.member_id LIMIT ?",
                 (f"M-{digits}%", limit),
             ).fetchall()
@@ -127,7 +127,7 @@ def _lookup(conn: Any, query: str, limit: int) -> list[Any]:
     if date is not None:
         return list(
             conn.execute(
-                f"SELECT {_HIT_COLUMNS} FROM members m WHERE m.date_of_birth = ? "
+                f"SELECT {_HIT_COLUMNS} FROM members m WHERE m.date_of_birth = ? "  # nosec B608
                 "ORDER BY m.last_name, m.first_name LIMIT ?",
                 (date.isoformat(), limit),
             ).fetchall()
@@ -136,7 +136,7 @@ def _lookup(conn: Any, query: str, limit: int) -> list[Any]:
     if len(digits) >= 7 and len(digits) >= len(text.replace(" ", "")) // 2:
         return list(
             conn.execute(
-                f"SELECT {_HIT_COLUMNS} FROM members m WHERE m.phone_digits LIKE ? "
+                f"SELECT {_HIT_COLUMNS} FROM members m WHERE m.phone_digits LIKE ? "  # nosec B608
                 "ORDER BY m.last_name, m.first_name LIMIT ?",
                 (f"%{digits}", limit),
             ).fetchall()

@@ -221,7 +221,7 @@ def open_card_attempts(*, vault: Vault) -> list[CardAttempt]:
     first: the navigator should check the terminal, then `resolve_unknown_attempts`."""
     marks = ",".join("?" * len(OPEN_ATTEMPTS))
     return vault.call(lambda conn: [_attempt(r) for r in conn.execute(
-        f"SELECT * FROM card_attempts WHERE result IN ({marks}) ORDER BY started_at",
+        f"SELECT * FROM card_attempts WHERE result IN ({marks}) ORDER BY started_at",  # nosec B608
         tuple(OPEN_ATTEMPTS))])
 
 
@@ -239,7 +239,7 @@ def _close_attempt(conn: Any, sale_reference: str, result: AttemptResult, *, now
     marks = ",".join("?" * len(OPEN_ATTEMPTS))
     finished = None if result is AttemptResult.UNKNOWN else to_iso(now)
     cursor = conn.execute(
-        "UPDATE card_attempts SET result = ?, decline_reason = ?, error_code = ?,"
+        "UPDATE card_attempts SET result = ?, decline_reason = ?, error_code = ?,"  # nosec B608
         f" finished_at = ?, checked_at = ? WHERE sale_reference = ? AND result IN ({marks})",
         (result, decline_reason, error_code, finished, to_iso(now), sale_reference,
          *OPEN_ATTEMPTS),

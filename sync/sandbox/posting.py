@@ -189,7 +189,7 @@ def _accept(
 
 def _open_invoices(conn: sqlite3.Connection, member_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
-        f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE member_id = ? AND status = 'open'",
+        f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE member_id = ? AND status = 'open'",  # nosec B608
         (member_id,),
     ).fetchall()
     names = [name.strip() for name in _INVOICE_COLUMNS.split(",")]

