@@ -13,6 +13,8 @@ import datetime as dt
 import gettext
 import io
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -21,7 +23,17 @@ from kiosk.domain.money import Money
 DOMAIN = "kiosk"
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "i18n"
 SOURCE_LANGUAGE = "en"
+# Every language the kiosk is built for: English and the sixteen most spoken by people with
+# limited English in the US. A language is offered (LANGUAGES) once its catalog is complete.
+ALL_LANGUAGES = ("en", "es", "zh_Hans", "zh_Hant", "vi", "ko", "tl", "ru", "ar", "ht", "fr",
+                 "pt", "pl", "ja", "it", "de", "fa")
 LANGUAGES = ("en", "es")
+# The Babel locale used to format money and dates for each language (US context where it
+# matters: dollars, US Spanish).
+_LOCALES = {"en": "en_US", "es": "es_US", "zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_TW",
+            "vi": "vi_VN", "ko": "ko_KR", "tl": "fil_PH", "ru": "ru_RU", "ar": "ar",
+            "ht": "ht_HT", "fr": "fr_FR", "pt": "pt_BR", "pl": "pl_PL", "ja": "ja_JP",
+            "it": "it_IT", "de": "de_DE", "fa": "fa_IR"}
 
 
 class _Active:
@@ -70,6 +82,21 @@ def set_language(code: str) -> None:
         _active.catalog = catalog
 
 
+@contextmanager
+def in_language(code: str) -> Iterator[None]:
+    """Translate with `_()` into `code` for the duration (what the member reads: a receipt,
+    an authorization, the amount to confirm), then go back to the navigator's language.
+    For the UI thread, where all translation happens."""
+    with _active.lock:
+        saved = (_active.code, _active.catalog)
+    set_language(code)
+    try:
+        yield
+    finally:
+        with _active.lock:
+            _active.code, _active.catalog = saved
+
+
 def current_language() -> str:
     return _active.code
 
@@ -90,7 +117,18 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def _locale(code: str | None) -> str:
-    return {"en": "en_US", "es": "es_US"}.get(code or _active.code, code or _active.code)
+    chosen = code or _active.code
+    return _LOCALES.get(chosen, chosen)
+
+
+# Where CLDR's name is not the one speakers look for on a list.
+_OWN_NAMES = {"tl": "Tagalog"}
+
+
+def isolate(text: str) -> str:
+    """Wrap a number, amount or code so it reads left to right inside right-to-left text
+    (Unicode first-strong isolate), e.g. a member ID inside an Arabic sentence."""
+    return f"\u2068{text}\u2069"
 
 
 def format_money(amount: Money, language: str | None = None) -> str:
@@ -128,11 +166,14 @@ def language_name(code: str) -> str:
     """A language's name in that language itself ("Español"), for the language list."""
     from babel import Locale
 
+    if code in _OWN_NAMES:
+        return _OWN_NAMES[code]
     name = Locale.parse(code).get_display_name(code) or code
     return str(name[:1].upper() + name[1:])
 
 
 def is_right_to_left(code: str) -> bool:
+    """Direction from Babel's locale data (Arabic and Persian are right to left)."""
     from babel import Locale
 
-    return bool(Locale.parse(code).text_direction == "rtl")
+    return bool(Locale.parse(_locale(code)).text_direction == "rtl")

@@ -23,23 +23,31 @@ ICONS: dict[str, str] = {
     "language": "fa6s.language",
     "enroll": "fa6s.user-plus",
     "help": "fa6s.circle-question",
+    "delete": "fa6s.delete-left",
     "display": "fa6s.text-height",
 }
 
 
-def icon(meaning: str, color: str = "#1a1a1a") -> QIcon:
+# Icons that point along the reading direction; drawn mirrored in right-to-left languages.
+DIRECTIONAL = frozenset({"back", "sign_in", "sign_out", "delete"})
+
+
+def icon(meaning: str, color: str = "#1a1a1a", *, right_to_left: bool = False) -> QIcon:
     """The icon for a meaning. qtawesome (and its fonts) load on first use, not at start-up."""
     import qtawesome
 
-    return qtawesome.icon(ICONS[meaning], color=color)
+    flip = right_to_left and meaning in DIRECTIONAL
+    return qtawesome.icon(ICONS[meaning], color=color, hflip=flip)
 
 
-def refresh_icons(root: QWidget, *, text: str, on_primary: str, size_px: int = 22) -> None:
+def refresh_icons(root: QWidget, *, text: str, on_primary: str, size_px: int = 22,
+                  right_to_left: bool = False) -> None:
     """Draw every button's icon (named by its `icon_meaning` property) in the theme's colours
     and at the text's size. Called after the first screen is shown and on theme changes."""
     for widget in root.findChildren(QAbstractButton):
         meaning = widget.property("icon_meaning")
         if meaning:
             primary = widget.property("role") == "primary"
-            widget.setIcon(icon(str(meaning), on_primary if primary else text))
+            widget.setIcon(icon(str(meaning), on_primary if primary else text,
+                                right_to_left=right_to_left))
             widget.setIconSize(QSize(size_px, size_px))

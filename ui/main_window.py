@@ -262,7 +262,8 @@ class MainWindow(QMainWindow):
         is only loaded once the first screen is on display)."""
         tokens = self.tokens
         refresh_icons(self, text=tokens.text, on_primary=tokens.on_primary,
-                      size_px=tokens.body_px)
+                      size_px=tokens.body_px,
+                      right_to_left=self.layoutDirection() == Qt.LayoutDirection.RightToLeft)
         self.header.set_appearance(self.appearance.theme, self.appearance.scale, tokens.text)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
@@ -272,9 +273,17 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.draw_icons)
 
     def _on_header_language_chosen(self, code: str) -> None:
+        """The navigator's language: every screen re-translated at once, what was typed kept,
+        the layout mirrored for Arabic and Persian (direction from Babel's locale data)."""
         set_language(code)
-        self.setLayoutDirection(_direction(code))
+        direction = _direction(code)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.setLayoutDirection(direction)
+        self.setLayoutDirection(direction)
         self.retranslate_ui()
+        if self._icons_drawn:
+            self.draw_icons()
 
     def _on_header_sign_out_requested(self) -> None:
         self._ask_before_leaving(self._sign_out)

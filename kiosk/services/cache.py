@@ -10,8 +10,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.clock import from_iso
+from kiosk.domain.ach import is_return_code
 from kiosk.domain.members import fold_for_search, phone_digits
 from kiosk.errors import KioskError
+from kiosk.services import audit
 from kiosk.store.vault import Vault
 
 CURSOR_KEY = "changes_cursor"
@@ -97,16 +100,30 @@ def upsert_invoice(conn: Any, d: Mapping[str, Any]) -> None:
     )
 
 
-def _ignore(conn: Any, d: Mapping[str, Any]) -> None:
+def _apply_payment(conn: Any, d: Mapping[str, Any]) -> None:
     """Payments in the feed are the exchange's history; local payments are confirmed through
-    the outbox answer, so nothing is stored from them yet."""
+    the outbox answer. What the feed alone brings is a return: the member's bank sent an ACH
+    payment back (`status` returned, a Nacha `return_code`). It is stored on the local
+    payment, once; a payment this kiosk never took is left to the exchange."""
+    code = d.get("return_code") or ""
+    if not code:
+        return
+    if not is_return_code(code) or d.get("status") != "returned":
+        raise BadChangeError(field="return_code")
+    payment_id, returned_at = _text(d, "payment_id"), _text(d, "returned_at")
+    changed = conn.execute(
+        "UPDATE payments SET return_code = ?, returned_at = ? WHERE payment_id = ?"
+        " AND return_code = ''", (code, returned_at, payment_id)).rowcount
+    if changed:
+        audit.record(conn, at=from_iso(returned_at), actor="exchange", action="payment.returned",
+                     subject=payment_id, detail=code)
 
 
 _APPLIERS: dict[str, Callable[[Any, Mapping[str, Any]], None]] = {
     "plan": _upsert_plan,
     "member": _upsert_member,
     "invoice": upsert_invoice,
-    "payment": _ignore,
+    "payment": _apply_payment,
 }
 
 

@@ -18,7 +18,7 @@ from kiosk.clock import Clock, to_iso
 from kiosk.domain.payments import PaymentStatus
 from kiosk.outbox import OutboxItem, OutboxState, QueueSummary
 from kiosk.outbox.outcome import Action, Outcome
-from kiosk.services import audit
+from kiosk.services import audit, methods
 from kiosk.services.cache import BadChangeError, upsert_invoice
 from kiosk.store.vault import Vault
 
@@ -72,10 +72,12 @@ def _payment_needs_attention(conn: Any, item: OutboxItem) -> None:
 
 
 _ON_CONFIRMED: dict[str, Callable[[Any, OutboxItem, Any, str], None]] = {
-    "payment": _confirm_payment,
+    "payment": _confirm_payment,  # card and ACH payments alike
+    methods.OUTBOX_KIND: methods.on_change_confirmed,
 }
 _ON_REFUSED: dict[str, Callable[[Any, OutboxItem], None]] = {
     "payment": _payment_needs_attention,
+    methods.OUTBOX_KIND: methods.on_change_refused,
 }
 
 

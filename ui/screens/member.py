@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.domain.members import InvoiceStatus, display_phone
-from kiosk.i18n import _, format_date, format_money, format_month, ngettext
+from kiosk.i18n import _, format_date, format_money, format_month, isolate, ngettext
 from kiosk.services.members import MemberAccount, get_account
 from ui.context import ScreenContext
 from ui.screens.base import Screen, button, label
@@ -87,8 +87,8 @@ class MemberScreen(Screen):
         member = account.member
         self.heading.setText(member.full_name)
         self.identity.setText(_("Member ID {member_id} · born {birth} · {phone}").format(
-            member_id=member.member_id, birth=format_date(member.date_of_birth),
-            phone=display_phone(member.phone)))
+            member_id=isolate(member.member_id), birth=format_date(member.date_of_birth),
+            phone=isolate(display_phone(member.phone))))
         plan = account.plan
         self.plan.setText(
             _("Plan: {plan} ({metal}) from {issuer}. Monthly premium you pay: {net}.").format(

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QRadioButton, QVBoxLayo
 from kiosk.domain.money import Money, parse_amount
 from kiosk.domain.staff import StaffSession
 from kiosk.errors import KioskError
-from kiosk.i18n import _, format_money
+from kiosk.i18n import _, format_money, in_language
 from kiosk.services.members import MemberAccount
 from kiosk.services.payments import OfflineLimitError, PaymentTaken, TakeCardPayment
 from ui.context import ScreenContext
@@ -37,6 +37,7 @@ class PaymentScreen(Screen):
         self.amount = line_edit()
         self.amount.setInputMethodHints(Qt.InputMethodHint.ImhFormattedNumbersOnly)
         self.limit = label("muted")
+        self.for_member = label("banner")  # the amount, in the member's own language
         self.reader = CardReaderPanel(ctx)
         self.outcome = self.reader.outcome  # the demo's picker, for tests and tab order
         self.charge = button("pay", primary=True)
@@ -53,7 +54,7 @@ class PaymentScreen(Screen):
     def _build_layout(self) -> None:
         form = QVBoxLayout()
         for widget in (self.summary, self.pay_balance, self.pay_other, self.amount, self.limit,
-                       self.reader):
+                       self.for_member, self.reader):
             form.addWidget(widget)
         form.addStretch(1)
         self.layout_.addWidget(SideBySide(form, self.keypad))
@@ -74,6 +75,7 @@ class PaymentScreen(Screen):
         self.back.clicked.connect(self.sig_back_requested.emit)
         self.override.clicked.connect(self._on_override_clicked)
         self.pay_other.toggled.connect(self._on_pay_other_toggled)
+        self.pay_balance.toggled.connect(lambda _on: self._show_for_member())
         self.amount.returnPressed.connect(self._on_charge_clicked)
         self.amount.textEdited.connect(self._on_amount_text_edited)
         self.keypad.sig_done.connect(self._on_charge_clicked)
@@ -126,6 +128,7 @@ class PaymentScreen(Screen):
         self.pay_balance.setAccessibleName(self.pay_balance.text())
         self.limit.setText(_("The most that can be paid today is {amount}.").format(
             amount=format_money(account.max_payment)))
+        self._show_for_member()
 
     def on_shown(self) -> None:
         (self.amount if self.pay_other.isChecked() else self.charge).setFocus()
@@ -138,6 +141,21 @@ class PaymentScreen(Screen):
 
     def _on_amount_text_edited(self, _text: str) -> None:
         self.pay_other.setChecked(True)
+        self._show_for_member()
+
+    def _show_for_member(self) -> None:
+        """Tell the member, in their language, the amount about to be charged."""
+        try:
+            amount = self._chosen_amount() if self.account is not None else None
+        except KioskError:
+            amount = None
+        with in_language(self.ctx.member_language):
+            text = (_("You are paying {amount}. Check the amount, then use the card reader.")
+                    .format(amount=format_money(amount, self.ctx.member_language))
+                    if amount is not None and amount.cents > 0 else "")
+        self.for_member.setText(text)
+        self.for_member.setAccessibleName(text)
+        self.for_member.setVisible(bool(text))
 
     def _chosen_amount(self) -> Money:
         assert self.account is not None

@@ -6,7 +6,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel
 
 from kiosk.domain.payments import PaymentStatus
-from kiosk.i18n import _
+from kiosk.i18n import _, in_language
 from kiosk.services.receipts import Receipt, get_receipt
 from ui.context import ScreenContext
 from ui.printing import receipt_notes, receipt_rows, save_pdf, status_text, visit_folder
@@ -95,6 +95,12 @@ class ReceiptScreen(Screen):
         self.saved.clear()
 
     def _render(self, receipt: Receipt) -> None:
+        """The receipt is the member's: it is shown in the member's language."""
+        with in_language(self.ctx.member_language):
+            self._render_receipt(receipt)
+        self.sig_shown.emit()
+
+    def _render_receipt(self, receipt: Receipt) -> None:
         self.receipt = receipt
         rows = receipt_rows(receipt, self.ctx.core.settings.timezone)[:RECEIPT_FIELDS]
         for (name, value), name_label, value_label in zip(rows, self.names, self.values,
@@ -117,7 +123,6 @@ class ReceiptScreen(Screen):
         self.notes.setText("\n".join(notes))
         self.notes.setAccessibleName(self.notes.text())
         self.notes.setVisible(bool(notes))
-        self.sig_shown.emit()
 
     def on_shown(self) -> None:
         self.done.setFocus()
@@ -128,7 +133,8 @@ class ReceiptScreen(Screen):
         settings = self.ctx.core.settings
         path = visit_folder(settings.data_dir) / f"{self.receipt.receipt_number}.pdf"
         try:
-            save_pdf(self.receipt, path, settings.timezone)
+            with in_language(self.ctx.member_language):
+                save_pdf(self.receipt, path, settings.timezone)
         except OSError as exc:
             self.show_error(_("The PDF could not be saved ({reason}). Check the disk has space, "
                               "then try again.").format(reason=exc.strerror or ""))

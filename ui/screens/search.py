@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem
 
 from kiosk.domain.members import display_phone
-from kiosk.i18n import _, format_date, ngettext
+from kiosk.i18n import _, format_date, isolate, ngettext
 from kiosk.services.members import MemberHit, search_members
 from ui.context import ScreenContext
 from ui.screens.base import Screen, button, label, line_edit
@@ -123,7 +123,7 @@ class SearchScreen(Screen):
         for hit in hits:
             text = _("{name} · born {birth} · {member_id} · {phone}").format(
                 name=hit.full_name, birth=format_date(hit.date_of_birth),
-                member_id=hit.member_id, phone=display_phone(hit.phone))
+                member_id=isolate(hit.member_id), phone=isolate(display_phone(hit.phone)))
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, hit.member_id)
             item.setData(Qt.ItemDataRole.AccessibleTextRole, text)

@@ -56,7 +56,7 @@ class Keypad(QWidget):
         for key in self.keys.values():
             name = key.property("key")
             if name == "back":
-                key.setText("⌫")
+                key.setProperty("icon_meaning", "delete")  # drawn by ui.icons, no font needed
                 key.setAccessibleName(_("Delete last digit"))
             elif name == ".":
                 key.setText(".")
