@@ -12,7 +12,6 @@ import pytest
 from kiosk.bootstrap import Core
 from kiosk.connectivity import Connectivity
 from kiosk.domain.limits import OfflineLimits, QueuedPayments, breaches
-from kiosk.domain.members import add_months
 from kiosk.domain.money import Money
 from kiosk.domain.payments import PaymentStatus
 from kiosk.domain.staff import Role, StaffSession
@@ -166,7 +165,8 @@ def test_deadline_is_the_due_date_or_the_grace_end(stocked: Core) -> None:
     deadlines = dict(stocked.vault.call(lambda c: c.execute(
         "SELECT payment_id, deadline FROM payments").fetchall()))
     assert deadlines[on_time.payment_id] == "2026-11-30"
-    assert deadlines[late_aptc.payment_id] == add_months(dt.date(2026, 9, 30), 3).isoformat()
+    # October was missed (due Sep 30): three grace months, October to December, end Dec 31.
+    assert deadlines[late_aptc.payment_id] == "2026-12-31"
     assert deadlines[binder.payment_id] == "2026-12-15"
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from kiosk import outbox
 from kiosk.clock import Clock, from_iso, to_iso
 from kiosk.connectivity import Connectivity
+from kiosk.domain.billing import CoverageState
 from kiosk.domain.limits import OfflineLimits, QueuedPayments, breaches
 from kiosk.domain.members import months_covered, payment_deadline
 from kiosk.domain.money import Money, total
@@ -38,7 +39,8 @@ from kiosk.domain.payments import (
 from kiosk.domain.staff import Role, StaffSession
 from kiosk.errors import AuthError, KioskError, NotFoundError, PaymentDeclinedError
 from kiosk.services import audit
-from kiosk.services.members import _read_account, get_account
+from kiosk.services.members import MemberAccount, _read_account, get_account
+from kiosk.services.standing import standing_of
 from kiosk.store.vault import Vault
 from kiosk.terminal import CardTerminal, TerminalError, TerminalTimeout
 
@@ -336,13 +338,23 @@ def _record_approved(conn: Any, a: _Approval) -> PaymentTaken:
                         offline_approved=a.auth.offline_approved, wallet=a.auth.wallet)
 
 
+def _deadline(account: MemberAccount, *, earlier: Money, amount: Money,
+              today: dt.date) -> dt.date | None:
+    """The date this payment must reach the exchange by: the end of the grace period (or the
+    first payment's due date) while the member is behind, else the due date it pays."""
+    standing = standing_of(account, today=today)
+    if standing.state in (CoverageState.IN_GRACE, CoverageState.FIRST_PAYMENT_DUE):
+        return standing.pay_by
+    return payment_deadline(account.member, account.invoices, earlier=earlier, amount=amount,
+                            today=today)
+
+
 def _insert_payment(conn: Any, a: _Approval, *, receipt: str) -> None:
     # Read inside this transaction: payments taken meanwhile have already claimed their months.
     account = _read_account(conn, a.attempt.member_id)
     earlier = total([p.amount for p in account.pending])
     months = months_covered(account.invoices, earlier=earlier, amount=a.approved)
-    deadline = payment_deadline(account.member, account.invoices, earlier=earlier,
-                                amount=a.approved, today=a.now.date())
+    deadline = _deadline(account, earlier=earlier, amount=a.approved, today=a.now.date())
     auth = a.auth
     conn.execute(
         "INSERT INTO payments (payment_id, receipt_number, member_id, amount_cents, currency,"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.clock import from_iso
+from kiosk.domain.ach import AchReturn, AchState, ach_state, explain_return
 from kiosk.domain.money import Money
 from kiosk.domain.payments import PaymentStatus
 from kiosk.errors import NotFoundError
@@ -33,12 +34,29 @@ class Receipt:
     requested: Money  # what the member asked to pay; more than `amount` after a partial approval
     offline_approved: bool = False  # the card reader approved it alone; may still be declined
     wallet: str = ""  # e.g. apple_pay, when a phone paid
+    method: str = "card"  # card, ach, paypal or venmo
+    account_type: str = ""  # ACH: checking or savings (last4 is the account's last four)
+    authorization_id: str = ""  # ACH: the signed authorization, for its printable copy
+    return_code: str = ""  # ACH: the bank's return code (R01 ...) once it sent the payment back
+    returned_at: dt.datetime | None = None
+
+    @property
+    def ach_state(self) -> AchState | None:
+        """For ACH: submitted until confirmed, then confirmed or returned; None otherwise."""
+        return ach_state(self.status, self.return_code) if self.method == "ach" else None
+
+    @property
+    def ach_return(self) -> AchReturn | None:
+        """For a returned ACH payment: the reason and what the member can do next."""
+        return explain_return(self.return_code) if self.return_code else None
 
 
 def _read(conn: Any, payment_id: str) -> Receipt:
     row = conn.execute(
-        "SELECT p.*, m.first_name, m.last_name, s.display_name FROM payments p"
+        "SELECT p.*, m.first_name, m.last_name, s.display_name, a.account_type,"
+        " a.authorization_id FROM payments p"
         " LEFT JOIN members m ON m.member_id = p.member_id"
+        " LEFT JOIN ach_payments a ON a.payment_id = p.payment_id"
         " LEFT JOIN staff s ON s.username = p.navigator WHERE p.payment_id = ?",
         (payment_id,),
     ).fetchone()
@@ -62,6 +80,11 @@ def _read(conn: Any, payment_id: str) -> Receipt:
         requested=Money(cents=row["requested_cents"], currency=row["currency"]),
         offline_approved=bool(row["offline_approved"]),
         wallet=row["wallet"] or "",
+        method=row["method"],
+        account_type=row["account_type"] or "",
+        authorization_id=row["authorization_id"] or "",
+        return_code=row["return_code"],
+        returned_at=from_iso(row["returned_at"]) if row["returned_at"] else None,
     )
 
 

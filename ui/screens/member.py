@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -14,8 +16,10 @@ from PySide6.QtWidgets import (
 from kiosk.domain.members import InvoiceStatus, display_phone
 from kiosk.i18n import _, format_date, format_money, format_month, isolate, ngettext
 from kiosk.services.members import MemberAccount, get_account
+from kiosk.services.standing import standing_of
 from ui.context import ScreenContext
 from ui.screens.base import Screen, button, label
+from ui.standing_text import notice_text, state_text
 
 
 class MemberScreen(Screen):
@@ -30,6 +34,8 @@ class MemberScreen(Screen):
         self.identity = label()
         self.plan = label()
         self.balance = label("heading")
+        self.standing = label("banner")  # "Pay $123.45 by March 23 to keep your coverage."
+        self.coverage_state = label("muted")
         self.pending = label("banner")
         self.pending.hide()
         self.invoices = QTableWidget(0, 4)
@@ -44,7 +50,8 @@ class MemberScreen(Screen):
         row.addWidget(self.back)
         row.addStretch(1)
         row.addWidget(self.pay)
-        for widget in (self.identity, self.plan, self.balance, self.pending, self.error,
+        for widget in (self.identity, self.plan, self.coverage_state, self.standing,
+                       self.balance, self.pending, self.error,
                        self.invoices):
             self.layout_.addWidget(widget)
         self.layout_.addLayout(row)
@@ -79,7 +86,8 @@ class MemberScreen(Screen):
         """Forget the member (end of visit)."""
         self.account = None
         self.invoices.setRowCount(0)
-        for widget in (self.identity, self.plan, self.balance, self.pending):
+        for widget in (self.identity, self.plan, self.balance, self.pending, self.standing,
+                       self.coverage_state):
             widget.clear()
 
     def _render(self, account: MemberAccount) -> None:
@@ -100,9 +108,18 @@ class MemberScreen(Screen):
             amount=format_money(max(account.balance, account.balance.zero()))))
         self._render_pending(account)
         self._render_invoices(account)
-        for widget in (self.identity, self.plan, self.balance):
+        self._render_standing(account)
+        for widget in (self.identity, self.plan, self.balance, self.standing,
+                       self.coverage_state):
             widget.setAccessibleName(widget.text())
         self.pay.setFocus()
+
+    def _render_standing(self, account: MemberAccount) -> None:
+        settings = self.ctx.core.settings
+        today = self.ctx.core.clock.now().astimezone(ZoneInfo(settings.timezone)).date()
+        standing = standing_of(account, today=today)
+        self.standing.setText(notice_text(standing))
+        self.coverage_state.setText(_("Coverage: {state}").format(state=state_text(standing)))
 
     def _render_pending(self, account: MemberAccount) -> None:
         count = len(account.pending)
