@@ -23,7 +23,15 @@ from PySide6.QtWidgets import (
 from kiosk.domain.payments import PaymentStatus
 from kiosk.domain.staff import StaffSession, session_valid
 from kiosk.errors import AuthError
-from kiosk.i18n import _, format_date, is_right_to_left, ngettext, set_language
+from kiosk.i18n import (
+    _,
+    current_language,
+    format_date,
+    in_language,
+    is_right_to_left,
+    ngettext,
+    set_language,
+)
 from kiosk.services.auth import staff_count
 from kiosk.services.members import MemberAccount
 from kiosk.services.payments import PaymentTaken
@@ -241,7 +249,12 @@ class MainWindow(QMainWindow):
         self._show_state()
 
     def _on_header_help_requested(self) -> None:
-        self.help_dialog = HelpDialog(self)
+        member_states = (VisitState.WELCOME, VisitState.MEMBER, VisitState.PAYING,
+                         VisitState.RECEIPT)
+        language = (self.ctx.member_language if self.visit.state in member_states
+                    else current_language())
+        with in_language(language):
+            self.help_dialog = HelpDialog(self)
         refresh_icons(self.help_dialog, text=self.tokens.text,
                       on_primary=self.tokens.on_primary)
         self.help_dialog.open()
