@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import io
-
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFormLayout, QLabel
 
 from kiosk.domain.staff import Role
@@ -14,17 +11,7 @@ from kiosk.services.auth import EnrollStaff, StaffEnrolled, enroll_staff
 from kiosk.store import keys
 from ui.context import ScreenContext
 from ui.screens.base import Screen, button, label, line_edit
-
-
-def qr_pixmap(text: str, scale: int = 6) -> QPixmap:
-    """A QR code of `text`, drawn by segno (dark on light, with its quiet zone)."""
-    import segno
-
-    buffer = io.BytesIO()
-    segno.make(text, error="m").save(buffer, kind="png", scale=scale, border=4)
-    pixmap = QPixmap()
-    pixmap.loadFromData(buffer.getvalue(), "PNG")
-    return pixmap
+from ui.widgets.qr_view import qr_pixmap
 
 
 class EnrollScreen(Screen):
