@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 import urllib3.exceptions
@@ -118,4 +119,29 @@ class ExchangeClient:
         return self._request(
             "POST", endpoint, data=payload,
             headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"},
+        )
+
+    # -- hosted payment links (PayPal, Venmo): online only, see sync.hosted -------------------
+
+    def create_hosted_payment(self, *, idempotency_key: str, payload: bytes) -> Answer:
+        """Ask the exchange for a hosted payment link; the same key and bytes on a retry."""
+        return self._request(
+            "POST", "/v1/hosted-payments", data=payload,
+            headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"},
+        )
+
+    def hosted_payment(self, hosted_id: str) -> Answer:
+        """Where a hosted payment link stands (pending, paid, expired, cancelled)."""
+        return self._request("GET", f"/v1/hosted-payments/{quote(hosted_id, safe='')}")
+
+    def cancel_hosted_payment(self, hosted_id: str) -> Answer:
+        """Cancel a pending hosted payment link."""
+        return self._request("POST", f"/v1/hosted-payments/{quote(hosted_id, safe='')}/cancel")
+
+    def text_hosted_payment(self, hosted_id: str, *, phone: str) -> Answer:
+        """Have the exchange text the link to `phone` (E.164)."""
+        return self._request(
+            "POST", f"/v1/hosted-payments/{quote(hosted_id, safe='')}/sms",
+            data=json.dumps({"phone": phone}).encode(),
+            headers={"Content-Type": "application/json"},
         )

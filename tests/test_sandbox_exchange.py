@@ -82,6 +82,10 @@ CONTRACT_FIELDS = {
         "status",
         "kiosk_id",
         "received_at",
+        "method",
+        "return_code",
+        "returned_at",
+        "hosted_payment_id",
     },
 }
 
@@ -755,7 +759,8 @@ def test_batch_operation_that_fails_is_rolled_back_alone(tmp_path: Path) -> None
         for n, member in enumerate(("M-100003", "M-100001", "M-100004"))
     ]
 
-    outcomes = store.perform_batch(list(zip(keys, bodies, strict=True)), now=now, today=now.date())
+    operations = [(key, body, "/v1/payments") for key, body in zip(keys, bodies, strict=True)]
+    outcomes = store.perform_batch(operations, now=now, today=now.date())
 
     assert [o.answer.status_code for o in outcomes] == [201, 500, 201]
     assert json.loads(outcomes[1].answer.body)["code"] == "internal_error"
@@ -918,3 +923,174 @@ def test_payment_allocation_fills_oldest_invoices_first(amount: int, balances: l
         assert 0 < allocation.amount_cents <= balances[position]
         assert is_last or allocation.amount_cents == balances[position]
     assert application.credit_cents == max(0, amount - sum(balances))
+
+
+# -- ACH payments and returns, saved methods, hosted links --------------------------------------
+
+ROUTING = "111000025"
+
+
+def ach_body(member_id: str, amount_cents: int, *, kiosk_id: str, kiosk_seq: int) -> bytes:
+    body = json.loads(payment_body(member_id, amount_cents, kiosk_id=kiosk_id, kiosk_seq=kiosk_seq))
+    body["method"] = {
+        "type": "ach",
+        "routing_number": ROUTING,
+        "account_number": "000123456789",
+        "account_type": "checking",
+        "authorization": {
+            "authorization_id": str(uuid.uuid4()),
+            "signed_at": "2026-11-28T10:15:00Z",
+            "method": "typed_name",
+            "language": "es",
+            "text_sha256": "a" * 64,
+        },
+    }
+    return json.dumps(body).encode()
+
+
+def method_change(action: str, method_id: str, *, kiosk_id: str, kiosk_seq: int,
+                  member_id: str = "M-100020", **fields: Any) -> bytes:
+    body = {
+        "action": action,
+        "method_id": method_id,
+        "member_id": member_id,
+        "kiosk_id": kiosk_id,
+        "kiosk_seq": kiosk_seq,
+        "changed_at": "2026-11-28T10:15:00Z",
+        "navigator": "navigator.one",
+        **fields,
+    }
+    return json.dumps(body).encode()
+
+
+SAVED_CARD = {
+    "type": "card", "token": "tok_1", "brand": "visa", "last4": "4242", "exp_month": 12,
+    "exp_year": 2030,
+}
+
+
+def change_method(api: Api, body: bytes, key: str | None = None) -> requests.Response:
+    return api.post(
+        "/v1/payment-methods", data=body,
+        headers={"Idempotency-Key": key or str(uuid.uuid4()), "Content-Type": "application/json"},
+    )
+
+
+def test_an_ach_return_reopens_what_the_payment_paid_and_is_published(
+    api: Api, kiosk_id: str
+) -> None:
+    before = api.open_invoices("M-100021")
+    owed = sum(inv["amount_due_cents"] - inv["amount_paid_cents"] for inv in before)
+    paid = api.pay(ach_body("M-100021", owed, kiosk_id=kiosk_id, kiosk_seq=1), str(uuid.uuid4()))
+    assert paid.status_code == 201, paid.text
+    payment_id = paid.json()["payment_id"]
+    assert api.open_invoices("M-100021") == []
+    _, cursor = api.feed()
+
+    returned = api.post("/_sandbox/ach-returns",
+                        json={"payment_id": payment_id, "return_code": "R01"})
+
+    assert returned.status_code == 200, returned.text
+    news = {(c["kind"], c["id"]): c["data"] for c in api.feed(cursor)[0]}
+    record = news[("payment", payment_id)]
+    assert (record["status"], record["return_code"], record["method"]) == (
+        "returned", "R01", "ach")
+    assert record["returned_at"]
+    assert [inv["invoice_id"] for inv in api.open_invoices("M-100021")] == [
+        inv["invoice_id"] for inv in before]
+    again = api.post("/_sandbox/ach-returns", json={"payment_id": payment_id, "return_code": "R01"})
+    assert again.status_code == 404, "a payment is returned once"
+
+
+def test_a_card_payment_cannot_be_returned_as_ach(api: Api, kiosk_id: str) -> None:
+    paid = api.pay(payment_body("M-100022", 1000, kiosk_id=kiosk_id, kiosk_seq=1),
+                   str(uuid.uuid4()))
+    answer = api.post("/_sandbox/ach-returns",
+                      json={"payment_id": paid.json()["payment_id"], "return_code": "R01"})
+    assert_problem(answer, 404, "not_found")
+
+
+def test_method_changes_are_idempotent_and_share_the_kiosk_sequence(
+    api: Api, kiosk_id: str
+) -> None:
+    method_id, key = str(uuid.uuid4()), str(uuid.uuid4())
+    add = method_change("add", method_id, kiosk_id=kiosk_id, kiosk_seq=1, method=SAVED_CARD,
+                        make_default=True)
+    first = change_method(api, add, key)
+    replay = change_method(api, add, key)
+    assert first.status_code == 201 and first.json()["is_default"] is True
+    assert (replay.status_code, replay.content) == (201, first.content)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert_problem(change_method(api, add), 422, "kiosk_sequence_reused")
+    paid_with_seq = api.pay(payment_body("M-100020", 1000, kiosk_id=kiosk_id, kiosk_seq=1),
+                            str(uuid.uuid4()))
+    assert_problem(paid_with_seq, 422, "kiosk_sequence_reused")
+    unknown = method_change("remove", str(uuid.uuid4()), kiosk_id=kiosk_id, kiosk_seq=2)
+    assert_problem(change_method(api, unknown), 400, "unknown_method")
+    remove = method_change("remove", method_id, kiosk_id=kiosk_id, kiosk_seq=3)
+    assert change_method(api, remove).json()["status"] == "removed"
+    late_default = method_change("set_default", method_id, kiosk_id=kiosk_id, kiosk_seq=4)
+    assert_problem(change_method(api, late_default), 400, "method_removed")
+
+
+def test_a_batch_carries_method_changes_beside_payments(api: Api, kiosk_id: str) -> None:
+    method_id = str(uuid.uuid4())
+    add = method_change("add", method_id, kiosk_id=kiosk_id, kiosk_seq=2, method=SAVED_CARD,
+                        make_default=False)
+    operations = [
+        batch_operation(payment_body("M-100023", 1000, kiosk_id=kiosk_id, kiosk_seq=1),
+                        str(uuid.uuid4())),
+        batch_operation(add, str(uuid.uuid4()), path="/v1/payment-methods"),
+    ]
+    first, second = batch_results(api.batch(operations))
+    assert (first["status"], second["status"]) == (201, 201)
+    assert json.loads(second["body"])["method_id"] == method_id
+
+
+def test_hosted_links_refuse_what_the_contract_refuses(api: Api) -> None:
+    request = {"member_id": "M-999999", "amount_cents": 1000, "currency": "USD",
+               "provider": "venmo", "kiosk_id": "K-HOSTED", "navigator": "navigator.one"}
+    assert_problem(api.post("/v1/hosted-payments", json=request), 400,
+                   "idempotency_key_missing")
+    key = str(uuid.uuid4())
+    unknown = api.post("/v1/hosted-payments", json=request, headers={"Idempotency-Key": key})
+    assert_problem(unknown, 400, "unknown_member")
+    replayed = api.post("/v1/hosted-payments", json=request, headers={"Idempotency-Key": key})
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    bad = {**request, "member_id": "M-100024", "provider": "zelle"}
+    assert_problem(api.post("/v1/hosted-payments", json=bad,
+                            headers={"Idempotency-Key": str(uuid.uuid4())}),
+                   400, "invalid_request")
+    assert_problem(api.get("/v1/hosted-payments/nope"), 404, "unknown_hosted_payment")
+    made = api.post("/v1/hosted-payments", json={**request, "member_id": "M-100024"},
+                    headers={"Idempotency-Key": str(uuid.uuid4())}).json()
+    text = api.post(f"/v1/hosted-payments/{made['hosted_payment_id']}/sms",
+                    json={"phone": "312-555-0100"})
+    assert_problem(text, 400, "invalid_request")
+    assert requests.get(f"{api.exchange.url}/p/NOPE", timeout=TIMEOUT).status_code == 404
+
+
+def test_a_ledger_from_before_ach_is_upgraded_with_its_payments(tmp_path: Path) -> None:
+    store = ExchangeStore(tmp_path / "exchange.sqlite3")
+    now = datetime(2026, 11, 28, 12, tzinfo=UTC)
+
+    def start() -> None:
+        store.initialize(lambda: demo_data.generate(seed=1, members=10, today=now.date()),
+                         purge_before=now - timedelta(days=45))
+
+    start()
+    with closing(sqlite3.connect(store.path)) as conn:  # the ledger as it was made before
+        conn.executescript(
+            "DROP TABLE payments;"
+            "CREATE TABLE payments (payment_id TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL"
+            " UNIQUE, member_id TEXT NOT NULL, amount_cents INTEGER NOT NULL, credit_cents"
+            " INTEGER NOT NULL, applied TEXT NOT NULL, confirmation_number TEXT NOT NULL UNIQUE,"
+            " status TEXT NOT NULL, kiosk_id TEXT NOT NULL, kiosk_seq INTEGER NOT NULL,"
+            " received_at TEXT NOT NULL, UNIQUE (kiosk_id, kiosk_seq));"
+            "INSERT INTO payments VALUES ('p1', 'k1', 'M-100001', 100, 0, '[]', 'HCX-1',"
+            " 'confirmed', 'K1', 1, '2026-11-01T00:00:00Z');"
+        )
+    start()
+    (old,) = store.ledger()
+    assert (old["payment_id"], old["method"], old["kiosk_seq"]) == ("p1", "card", 1)
+    assert old["hosted_payment_id"] is None and old["return_code"] == ""

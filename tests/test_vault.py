@@ -225,3 +225,18 @@ def test_a_second_opener_is_refused_while_the_vault_is_in_use(core: Core) -> Non
         Vault(core.settings.vault_path, key)
     assert info.value.code == "vault_in_use"
     assert core.vault.call(lambda c: c.execute("SELECT 1").fetchone()[0]) == 1
+
+
+def test_a_migration_numbered_below_the_newest_applied_is_still_applied(tmp_path: Path
+                                                                        ) -> None:
+    conn = open_connection(tmp_path / "v.db", secrets.token_bytes(32))
+    everything = migrations.available()
+    skipped = everything[-2]  # as if its work landed after the newest one
+    assert migrations.applied_versions(conn) == set()  # also creates the version table
+    for migration in everything:
+        if migration is not skipped:
+            migrations._apply(conn, migration)
+    assert skipped.version not in migrations.applied_versions(conn)
+    assert migrations.migrate(conn) == migrations.latest_version()
+    assert skipped.version in migrations.applied_versions(conn)
+    conn.close()

@@ -1,37 +1,37 @@
 """The sandbox exchange's HTTP application: the routes of docs/SYNC_CONTRACT.md plus the
 sandbox-only `/_sandbox` controls, built by `create_app` around one database file.
 
-Handlers are thin: authentication is one dependency, payments go through `payments.py` and
-batches through `batch.py` (both take the steps of `idempotency.py`), and the database is
+Handlers are thin: authentication is one dependency (`deps.py`), payments go through
+`payments.py` and batches through `batch.py` (both take the steps of `idempotency.py`), hosted
+links and saved methods have their routes in `pay_routes.py`, and the database is
 `store.ExchangeStore`, called off the event loop in a thread pool.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from . import demo_data, openapi
+from . import openapi, pay_routes
 from .batch import submit_batch
 from .config import SandboxConfig
+from .deps import Authenticated, Exchange
+from .deps import exchange_of as _exchange
+from .deps import json_response as _json
 from .models import BatchAnswer, ChangesPage, Health, Operation, PaymentAccepted
 from .models import Faults as FaultsModel
 from .payments import REPLAYED_HEADER, Faults, submit_payment
 from .posting import iso_seconds
-from .problems import ProblemError, encode_json, install_problem_handlers, problem_responses
+from .problems import ProblemError, install_problem_handlers, problem_responses
 from .store import ExchangeStore
 
 logger = logging.getLogger(__name__)
@@ -49,29 +49,15 @@ the SHA-256 of its request body and its final answer (45 days in the sandbox), r
 answer for a byte-identical retry with `Idempotent-Replayed: true`, answers 409 while the first
 request is still being processed and 422 when the key comes back with another body.
 
-`POST /v1/batch` carries up to 100 such payment requests, each with its key and its exact body
-as a string, and answers each exactly as the single request would have: the same key and bytes
-are the same request whether they come alone or in a batch.
+`POST /v1/batch` carries up to 100 such payment (and payment-method) requests, each with its
+key and its exact body as a string, and answers each exactly as the single request would have:
+the same key and bytes are the same request whether they come alone or in a batch.
+
+A payment's method is a card read at the kiosk's terminal or an ACH debit the member authorized
+in person. PayPal and Venmo are paid through hosted links (`/v1/hosted-payments`) the member
+opens on their phone; a paid link becomes a payment on the ledger and in the changes feed.
+Saved payment methods change through `POST /v1/payment-methods`, idempotent like payments.
 """
-
-
-@dataclass(frozen=True, kw_only=True)
-class Exchange:
-    """What the routes of one app share: its store, settings and injected faults."""
-
-    store: ExchangeStore
-    config: SandboxConfig
-    faults: Faults
-
-    def initialize(self) -> None:
-        """Prepare the database: schema, demo data on first start, purge of expired keys."""
-        config = self.config
-        self.store.initialize(
-            lambda: demo_data.generate(
-                seed=config.seed, members=config.members, today=config.today
-            ),
-            purge_before=config.clock() - timedelta(days=config.key_retention_days),
-        )
 
 
 class _ExchangeApi(FastAPI):
@@ -99,7 +85,10 @@ def create_app(db_path: Path, *, config: SandboxConfig) -> FastAPI:
     app.state.exchange = Exchange(store=ExchangeStore(db_path), config=config, faults=Faults())
     install_problem_handlers(app)
     app.include_router(_contract)
+    app.include_router(pay_routes.contract)
+    app.include_router(pay_routes.member_pages)
     app.include_router(_sandbox)
+    app.include_router(pay_routes.sandbox)
     return app
 
 
@@ -109,45 +98,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def _exchange(request: Request) -> Exchange:
-    exchange: Exchange = request.app.state.exchange
-    return exchange
-
-
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="DeviceToken",
-    description="The kiosk's device credential. The demo token is "
-    "`demo-device-token-NOT-A-SECRET`.",
-)
-
-
-def _authenticated(
-    exchange: Annotated[Exchange, Depends(_exchange)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    x_kiosk_id: Annotated[
-        str | None, Header(alias="X-Kiosk-Id", description="The kiosk's id.")
-    ] = None,
-) -> Exchange:
-    """The exchange, once the bearer token is known; otherwise 401 `unauthorized`."""
-    expected = exchange.config.token.encode()
-    if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), expected):
-        logger.warning("refused a request without a known device token (kiosk %s)", x_kiosk_id)
-        raise ProblemError(
-            "unauthorized",
-            "Send Authorization: Bearer <device token>.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return exchange
-
-
-Authenticated = Annotated[Exchange, Depends(_authenticated)]
 _contract = APIRouter(prefix="/v1", tags=["contract"])
 _sandbox = APIRouter(prefix="/_sandbox", tags=["sandbox"], include_in_schema=False)
-
-
-def _json(document: object, status_code: int = 200) -> Response:
-    return Response(encode_json(document), status_code=status_code, media_type="application/json")
 
 
 @_contract.get(

@@ -1,5 +1,6 @@
-"""`POST /v1/batch`: up to 100 payment requests in one HTTP request, each answered exactly as
-`POST /v1/payments` would have answered it (docs/SYNC_CONTRACT.md).
+"""`POST /v1/batch`: up to 100 payment and payment-method requests in one HTTP request, each
+answered exactly as `POST /v1/payments` or `POST /v1/payment-methods` would have answered it
+(docs/SYNC_CONTRACT.md).
 
 Each operation's body string is encoded to UTF-8 and goes through the same steps as a single
 payment (`idempotency.perform`), so the same key and bytes are the same request whichever way
@@ -32,21 +33,21 @@ async def submit_batch(store: ExchangeStore, raw: bytes, *, config: SandboxConfi
         store.perform_batch, operations, now=config.clock(), today=config.today
     )
     results = [
-        _result(key, outcome) for (key, _), outcome in zip(operations, outcomes, strict=True)
+        _result(key, outcome) for (key, _, _), outcome in zip(operations, outcomes, strict=True)
     ]
     replayed = sum(outcome.replayed for outcome in outcomes)
     logger.info("batch of %d operations answered, %d of them replays", len(results), replayed)
     return Response(encode_json({"results": results}), media_type="application/json")
 
 
-def _operations(raw: bytes) -> list[tuple[str, bytes]]:
-    """Each operation's key and body bytes, or raise 400 `batch_invalid`."""
+def _operations(raw: bytes) -> list[tuple[str, bytes, str]]:
+    """Each operation's key, body bytes and path, or raise 400 `batch_invalid`."""
     try:
         batch = BatchRequest.model_validate_json(raw)
     except ValidationError as exc:
         raise ProblemError("batch_invalid", describe_errors(exc.errors())) from None
     # The JSON parser refuses lone surrogates, so every body string encodes.
-    return [(op.idempotency_key, op.body.encode("utf-8")) for op in batch.operations]
+    return [(op.idempotency_key, op.body.encode("utf-8"), op.path) for op in batch.operations]
 
 
 def _result(key: str, outcome: Outcome) -> dict[str, object]:

@@ -1,5 +1,7 @@
 """One payment request under its Idempotency-Key, as steps that run inside a transaction the
 caller has opened: check the key, claim it, parse the body, settle (post and store the answer).
+A change to a saved payment method (`POST /v1/payment-methods`) takes the same steps with its
+own parser and poster (`OPERATIONS`), so it too can come alone or in a batch.
 
 `POST /v1/payments` (`payments.py`) and each operation of `POST /v1/batch` (`batch.py`) take
 exactly these steps in this order, so a key sent alone and later in a batch, or the other way
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -23,7 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import posting
+from . import methods, posting
 from .models import PaymentRequest
 from .posting import StoredAnswer, rejection_answer, stamp
 from .problems import describe_errors
@@ -138,17 +141,50 @@ def settle(
     return posting.post_payment(conn, key, parsed, now=now, today=today)
 
 
-def perform(
+PAYMENTS_PATH = "/v1/payments"
+
+
+def _settle_change(
     conn: sqlite3.Connection, key: str, body: bytes, *, now: datetime, today: date
+) -> StoredAnswer:
+    parsed = methods.parse_change(body)
+    if isinstance(parsed, StoredAnswer):
+        posting.complete_key(conn, key, parsed, now=now)
+        return parsed
+    return methods.post_change(conn, key, parsed, now=now, today=today)
+
+
+def _settle_payment(
+    conn: sqlite3.Connection, key: str, body: bytes, *, now: datetime, today: date
+) -> StoredAnswer:
+    return settle(conn, key, parse_payment(body), now=now, today=today)
+
+
+OPERATIONS: dict[str, Callable[..., StoredAnswer]] = {
+    PAYMENTS_PATH: _settle_payment,
+    methods.PATH: _settle_change,
+}
+"""How the body of a request to each idempotent path is parsed, applied and answered."""
+
+
+def perform(
+    conn: sqlite3.Connection,
+    key: str,
+    body: bytes,
+    *,
+    now: datetime,
+    today: date,
+    path: str = PAYMENTS_PATH,
 ) -> Outcome:
-    """Every step of one payment request, in the caller's transaction (a batch operation)."""
+    """Every step of one idempotent request to `path`, in the caller's transaction (a batch
+    operation, or a single payment-method change)."""
     refused = key_problem(key)
     if refused is not None:
         return refused
     claim = claim_key(conn, key, fingerprint(body), now=now)
     if claim.outcome is not ClaimOutcome.CLAIMED:
         return unclaimed_outcome(claim)
-    answer = settle(conn, key, parse_payment(body), now=now, today=today)
+    answer = OPERATIONS[path](conn, key, body, now=now, today=today)
     return Outcome(answer=answer)
 
 

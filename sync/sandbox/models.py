@@ -10,9 +10,10 @@ re-serialise it.
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from stdnum.us import rtn
 
 _STRICT = ConfigDict(strict=True, frozen=True, extra="ignore")
 MAX_BATCH_OPERATIONS = 100
@@ -31,6 +32,44 @@ class CardMethod(BaseModel):
     entry_mode: str = Field(min_length=1, max_length=32, examples=["chip", "contactless"])
 
 
+class AchAuthorization(BaseModel):
+    """The member's in-person (Nacha PPD) authorization, kept at the kiosk for two years."""
+
+    model_config = _STRICT
+
+    authorization_id: str = Field(min_length=1, max_length=64)
+    signed_at: AwareDatetime
+    method: Literal["signature", "typed_name"]
+    language: str = Field(min_length=1, max_length=16, examples=["en", "es"])
+    text_sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the exact authorization text shown."
+    )
+
+
+class AchMethod(BaseModel):
+    """How the member paid: a debit of their bank account (ACH, PPD), authorized in person."""
+
+    model_config = _STRICT
+
+    type: Literal["ach"]
+    routing_number: str = Field(
+        pattern=r"^[0-9]{9}$", description="ABA routing number; its check digit must hold."
+    )
+    account_number: str = Field(pattern=r"^[0-9]{4,17}$")
+    account_type: Literal["checking", "savings"]
+    authorization: AchAuthorization
+
+    @field_validator("routing_number")
+    @classmethod
+    def _routing_checksum(cls, value: str) -> str:
+        if not rtn.is_valid(value):
+            raise ValueError("the ABA check digit does not hold")
+        return value
+
+
+PaymentMethod = Annotated[CardMethod | AchMethod, Field(discriminator="type")]
+
+
 class PaymentRequest(BaseModel):
     """A premium payment taken at a kiosk. The kiosk sends these exact bytes on every retry."""
 
@@ -42,7 +81,7 @@ class PaymentRequest(BaseModel):
     member_id: str = Field(min_length=1, max_length=32, examples=["M-100001"])
     amount_cents: int = Field(gt=0, le=10_000_000, description="Integer cents, at most $100,000.")
     currency: Literal["USD"]
-    method: CardMethod
+    method: PaymentMethod
     captured_at: AwareDatetime = Field(description="When the kiosk took the payment (ISO 8601).")
     navigator: str = Field(min_length=1, max_length=64, description="Staff username.")
 
@@ -115,15 +154,22 @@ class InvoiceData(BaseModel):
 
 
 class PaymentData(BaseModel):
-    """A payment the exchange accepted; `kind` is `payment`."""
+    """A payment the exchange accepted; `kind` is `payment`. Published again when its bank
+    returns it (ACH): `status` becomes `returned` with the Nacha `return_code`."""
 
     payment_id: str
     member_id: str
     amount_cents: int
     confirmation_number: str
-    status: Literal["confirmed"]
+    status: Literal["confirmed", "returned"]
     kiosk_id: str
     received_at: str = Field(description="ISO 8601 UTC")
+    method: Literal["card", "ach", "paypal", "venmo"]
+    return_code: str = Field(description="Nacha return code (R01 ...); empty unless returned.")
+    returned_at: str | None = Field(description="ISO 8601 UTC; null unless returned.")
+    hosted_payment_id: str | None = Field(
+        description="The hosted link it was paid through (PayPal, Venmo); null otherwise."
+    )
 
 
 class Change(BaseModel):
@@ -175,13 +221,14 @@ class Operation(BaseModel):
 
 
 class BatchOperation(BaseModel):
-    """One request of a batch: what a single `POST /v1/payments` would carry."""
+    """One request of a batch: what a single `POST /v1/payments` or
+    `POST /v1/payment-methods` would carry."""
 
     model_config = _STRICT
 
     idempotency_key: str = Field(description="The request's Idempotency-Key, a uuid4.")
     method: Literal["POST"]
-    path: Literal["/v1/payments"]
+    path: Literal["/v1/payments", "/v1/payment-methods"]
     body: str = Field(
         description="The exact request body as a string; its UTF-8 bytes are what a single "
         "request would carry, and what the key's SHA-256 is taken of."
@@ -189,7 +236,8 @@ class BatchOperation(BaseModel):
 
 
 class BatchRequest(BaseModel):
-    """Up to 100 payment requests, applied in order, each under its own key."""
+    """Up to 100 payment and payment-method requests, applied in order, each under its own
+    key."""
 
     model_config = _STRICT
 
@@ -220,3 +268,179 @@ class Faults(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     payment_delay_ms: int = Field(ge=0, le=60_000)
+
+
+# -- hosted payment links (PayPal, Venmo) ---------------------------------------------------------
+
+HostedStatus = Literal["pending", "paid", "expired", "cancelled"]
+
+
+class HostedPaymentRequest(BaseModel):
+    """Ask for a link the member pays on their phone. Idempotent under its key."""
+
+    model_config = _STRICT
+
+    member_id: str = Field(min_length=1, max_length=32)
+    amount_cents: int = Field(gt=0, le=10_000_000)
+    currency: Literal["USD"]
+    provider: Literal["paypal", "venmo"]
+    kiosk_id: str = Field(min_length=1, max_length=64)
+    navigator: str = Field(min_length=1, max_length=64)
+    expires_in_seconds: int = Field(
+        default=900, ge=60, le=3600, description="How long the link can be paid; 15 minutes."
+    )
+
+
+class HostedPaid(BaseModel):
+    """The payment a paid link became, on the exchange's ledger."""
+
+    payment_id: str
+    confirmation_number: str
+    paid_at: str = Field(description="ISO 8601 UTC")
+    applied: list[AppliedAmount]
+    credit_cents: int
+    invoices: list[InvoiceData] = Field(description="Every invoice the payment changed.")
+
+
+class HostedPayment(BaseModel):
+    """A hosted payment link and where it stands."""
+
+    hosted_payment_id: str
+    member_id: str
+    amount_cents: int
+    currency: Literal["USD"]
+    provider: Literal["paypal", "venmo"]
+    status: HostedStatus
+    url: str = Field(description="The page the member opens (shown as a QR code).")
+    short_url: str = Field(description="A short form of `url` to type or to text.")
+    short_code: str = Field(description="The code at the end of `short_url`.")
+    created_at: str
+    expires_at: str
+    payment: HostedPaid | None = Field(description="Set once the link is paid.")
+
+
+class HostedText(BaseModel):
+    """Text the link to the member's phone."""
+
+    model_config = _STRICT
+
+    phone: str = Field(pattern=r"^\+[1-9][0-9]{7,14}$", description="E.164")
+
+
+class HostedTextSent(BaseModel):
+    """The link was handed to the text-message service."""
+
+    hosted_payment_id: str
+    to_last4: str
+    sent_at: str
+
+
+# -- saved payment methods ----------------------------------------------------------------------
+
+
+class SavedCard(BaseModel):
+    """A card saved as the terminal processor's token. Never a card number."""
+
+    model_config = _STRICT
+
+    type: Literal["card"]
+    token: str = Field(min_length=1, max_length=256)
+    brand: str = Field(min_length=1, max_length=32)
+    last4: str = Field(pattern=r"^[0-9]{4}$")
+    exp_month: int = Field(ge=1, le=12)
+    exp_year: int = Field(ge=2000, le=2100)
+
+
+class SavedBankAccount(BaseModel):
+    """A bank account saved for ACH debits."""
+
+    model_config = _STRICT
+
+    type: Literal["bank_account"]
+    routing_number: str = Field(pattern=r"^[0-9]{9}$")
+    account_number: str = Field(pattern=r"^[0-9]{4,17}$")
+    account_type: Literal["checking", "savings"]
+
+    @field_validator("routing_number")
+    @classmethod
+    def _routing_checksum(cls, value: str) -> str:
+        if not rtn.is_valid(value):
+            raise ValueError("the ABA check digit does not hold")
+        return value
+
+
+class _MethodChange(BaseModel):
+    """What every change to a saved method carries."""
+
+    model_config = _STRICT
+
+    method_id: str = Field(description="A UUID the kiosk gave the method.")
+    member_id: str = Field(min_length=1, max_length=32)
+    kiosk_id: str = Field(min_length=1, max_length=64)
+    kiosk_seq: int = Field(ge=0, description="The kiosk's own sequence number, never reused.")
+    changed_at: AwareDatetime
+    navigator: str = Field(min_length=1, max_length=64)
+
+    @field_validator("method_id")
+    @classmethod
+    def _method_id_is_uuid(cls, value: str) -> str:
+        uuid.UUID(value)
+        return value
+
+
+class AddMethod(_MethodChange):
+    """Save a new method; `make_default` makes it the member's default."""
+
+    action: Literal["add"]
+    method: Annotated[SavedCard | SavedBankAccount, Field(discriminator="type")]
+    make_default: bool
+
+
+class UpdateExpiry(_MethodChange):
+    """A saved card's new expiry date."""
+
+    action: Literal["update_expiry"]
+    exp_month: int = Field(ge=1, le=12)
+    exp_year: int = Field(ge=2000, le=2100)
+
+
+class RemoveMethod(_MethodChange):
+    """Remove a saved method (removing a removed one changes nothing)."""
+
+    action: Literal["remove"]
+
+
+class SetDefault(_MethodChange):
+    """Make a saved method the member's default."""
+
+    action: Literal["set_default"]
+
+
+MethodChange = Annotated[
+    AddMethod | UpdateExpiry | RemoveMethod | SetDefault, Field(discriminator="action")
+]
+METHOD_CHANGES: TypeAdapter[MethodChange] = TypeAdapter(MethodChange)
+"""Reads one change to a member's saved payment methods, as the kiosk queued it."""
+
+
+class SavedMethodData(BaseModel):
+    """A saved method as the exchange holds it after a change."""
+
+    method_id: str
+    member_id: str
+    kind: Literal["card", "bank_account"]
+    status: Literal["active", "removed"]
+    is_default: bool
+    last4: str
+    exp_month: int | None
+    exp_year: int | None
+    updated_at: str
+
+
+class AchReturnRequest(BaseModel):
+    """Sandbox only: the member's bank returns an ACH payment."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    payment_id: str
+    return_code: str = Field(pattern=r"^R[0-9]{2}$")

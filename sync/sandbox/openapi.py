@@ -13,7 +13,16 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic.json_schema import models_json_schema
 
-from .models import BatchRequest, PaymentRequest, Problem
+from .models import (
+    AddMethod,
+    BatchRequest,
+    HostedPaymentRequest,
+    PaymentRequest,
+    Problem,
+    RemoveMethod,
+    SetDefault,
+    UpdateExpiry,
+)
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 _FRAMEWORK_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
@@ -43,6 +52,46 @@ def batch_request_body() -> dict[str, Any]:
     }
 
 
+_METHOD_CHANGES = (AddMethod, UpdateExpiry, RemoveMethod, SetDefault)
+
+
+def method_change_body() -> dict[str, Any]:
+    """The `requestBody` of POST /v1/payment-methods: one change, chosen by `action`."""
+    refs = [{"$ref": REF_TEMPLATE.format(model=model.__name__)} for model in _METHOD_CHANGES]
+    mapping = {
+        action: REF_TEMPLATE.format(model=model.__name__)
+        for action, model in zip(
+            ("add", "update_expiry", "remove", "set_default"), _METHOD_CHANGES, strict=True
+        )
+    }
+    return {
+        "required": True,
+        "description": "One change. The kiosk stores these bytes and sends them unchanged on "
+        "every retry; the exchange compares their SHA-256.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": refs,
+                    "discriminator": {"propertyName": "action", "mapping": mapping},
+                }
+            }
+        },
+    }
+
+
+def hosted_request_body() -> dict[str, Any]:
+    """The `requestBody` of POST /v1/hosted-payments."""
+    return {
+        "required": True,
+        "description": "The member, amount and provider of the link.",
+        "content": {
+            "application/json": {
+                "schema": {"$ref": REF_TEMPLATE.format(model="HostedPaymentRequest")}
+            }
+        },
+    }
+
+
 def complete(document: dict[str, Any]) -> None:
     """Add the hand-read models and drop FastAPI's 422 validation answers, which the exchange
     never sends: it answers invalid parameters with 400 `invalid_request`."""
@@ -51,6 +100,8 @@ def complete(document: dict[str, Any]) -> None:
         [
             (PaymentRequest, "validation"),
             (BatchRequest, "validation"),
+            (HostedPaymentRequest, "validation"),
+            *((model, "validation") for model in _METHOD_CHANGES),
             (Problem, "serialization"),
         ],
         ref_template=REF_TEMPLATE,

@@ -47,15 +47,15 @@ async def submit_payment(
     key = key or ""  # a missing header is refused as an empty key is
     refused = idempotency.key_problem(key)
     if refused is not None:
-        return _reply(refused)
+        return reply(refused)
     claim = await run_in_threadpool(
         store.claim_key, key, idempotency.fingerprint(body), now=config.clock()
     )
     if claim.outcome is not ClaimOutcome.CLAIMED:
         logger.info("payment under key %s not processed: %s", key, claim.outcome)
-        return _reply(idempotency.unclaimed_outcome(claim))
+        return reply(idempotency.unclaimed_outcome(claim))
     answer = await _process_claimed(store, key, body, config=config, faults=faults)
-    return _reply(Outcome(answer=answer))
+    return reply(Outcome(answer=answer))
 
 
 async def _process_claimed(
@@ -82,7 +82,8 @@ def _release_quietly(store: ExchangeStore, key: str) -> None:
         logger.exception("could not release idempotency key %s; it stays processing", key)
 
 
-def _reply(outcome: Outcome) -> Response:
+def reply(outcome: Outcome) -> Response:
+    """The HTTP answer for `outcome`, marked when it is a replay, with Retry-After on 409."""
     headers: dict[str, str] = {}
     if outcome.replayed:
         headers[REPLAYED_HEADER] = "true"

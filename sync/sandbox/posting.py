@@ -23,6 +23,31 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
+class LedgerEntry:
+    """A payment about to go on the ledger: from a kiosk's request or a paid hosted link."""
+
+    payment_id: str
+    member_id: str
+    amount_cents: int
+    kiosk_id: str
+    kiosk_seq: int | None  # None for a hosted link, which no kiosk sequence covers
+    method: str  # card, ach, paypal or venmo
+    hosted_payment_id: str | None = None
+
+    @classmethod
+    def of(cls, payment: PaymentRequest) -> LedgerEntry:
+        """The ledger entry a kiosk's payment request asks for."""
+        return cls(
+            payment_id=payment.payment_id,
+            member_id=payment.member_id,
+            amount_cents=payment.amount_cents,
+            kiosk_id=payment.kiosk_id,
+            kiosk_seq=payment.kiosk_seq,
+            method=payment.method.type,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class StoredAnswer:
     """An answer exactly as it was sent, kept under its idempotency key for replay."""
 
@@ -112,7 +137,7 @@ def post_payment(
     """Accept or reject `payment` and store the answer under `key`; returns the answer."""
     rejection = _rejection(conn, payment)
     if rejection is None:
-        accepted = _accept(conn, key, payment, now=now, today=today)
+        accepted = accept(conn, key, LedgerEntry.of(payment), now=now, today=today)
         answer = StoredAnswer(
             status_code=201, media_type="application/json", body=encode_json(accepted)
         )
@@ -131,30 +156,39 @@ def rejection_answer(code: str, detail: str) -> StoredAnswer:
     )
 
 
+def kiosk_seq_used(conn: sqlite3.Connection, kiosk_id: str, kiosk_seq: int) -> bool:
+    """Whether a payment or a payment-method change already came with this kiosk sequence."""
+    return exists(
+        conn,
+        "SELECT 1 FROM payments WHERE kiosk_id = ? AND kiosk_seq = ?"
+        " UNION ALL SELECT 1 FROM method_changes WHERE kiosk_id = ? AND kiosk_seq = ?",
+        kiosk_id,
+        kiosk_seq,
+        kiosk_id,
+        kiosk_seq,
+    )
+
+
 def _rejection(conn: sqlite3.Connection, payment: PaymentRequest) -> tuple[str, str] | None:
     """Why the exchange refuses `payment`, as (code, detail), or None to accept it."""
-    if _exists(
-        conn,
-        "SELECT 1 FROM payments WHERE kiosk_id = ? AND kiosk_seq = ?",
-        payment.kiosk_id,
-        payment.kiosk_seq,
-    ):
+    if kiosk_seq_used(conn, payment.kiosk_id, payment.kiosk_seq):
         return "kiosk_sequence_reused", (
             f"Kiosk {payment.kiosk_id} already sent sequence {payment.kiosk_seq} under another key."
         )
-    if _exists(conn, "SELECT 1 FROM payments WHERE payment_id = ?", payment.payment_id):
+    if exists(conn, "SELECT 1 FROM payments WHERE payment_id = ?", payment.payment_id):
         return "payment_id_reused", "A payment with this payment_id was accepted under another key."
-    if not _exists(conn, "SELECT 1 FROM members WHERE member_id = ?", payment.member_id):
+    if not exists(conn, "SELECT 1 FROM members WHERE member_id = ?", payment.member_id):
         return "unknown_member", "No member has this member_id."
     return None
 
 
-def _exists(conn: sqlite3.Connection, query: str, *params: object) -> bool:
+def exists(conn: sqlite3.Connection, query: str, *params: object) -> bool:
+    """Whether `query` finds a row."""
     return conn.execute(query, params).fetchone() is not None
 
 
-def _accept(
-    conn: sqlite3.Connection, key: str, payment: PaymentRequest, *, now: datetime, today: date
+def accept(
+    conn: sqlite3.Connection, key: str, payment: LedgerEntry, *, now: datetime, today: date
 ) -> dict[str, Any]:
     """Apply the payment oldest invoice first, record it, publish every change."""
     open_invoices = {inv["invoice_id"]: inv for inv in _open_invoices(conn, payment.member_id)}
@@ -221,7 +255,7 @@ def _pay_invoice(conn: sqlite3.Connection, invoice: dict[str, Any], cents: int) 
 def _record_payment(
     conn: sqlite3.Connection,
     key: str,
-    payment: PaymentRequest,
+    payment: LedgerEntry,
     application: billing.Application,
     *,
     now: datetime,
@@ -236,6 +270,10 @@ def _record_payment(
         "status": "confirmed",
         "kiosk_id": payment.kiosk_id,
         "received_at": iso_seconds(now),
+        "method": payment.method,
+        "return_code": "",
+        "returned_at": None,
+        "hosted_payment_id": payment.hosted_payment_id,
     }
     applied = [
         {"invoice_id": a.invoice_id, "amount_cents": a.amount_cents}
@@ -243,8 +281,8 @@ def _record_payment(
     ]
     conn.execute(
         "INSERT INTO payments (payment_id, idempotency_key, member_id, amount_cents, credit_cents,"
-        " applied, confirmation_number, status, kiosk_id, kiosk_seq, received_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " applied, confirmation_number, status, kiosk_id, kiosk_seq, received_at, method,"
+        " hosted_payment_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             data["payment_id"],
             key,
@@ -257,6 +295,8 @@ def _record_payment(
             data["kiosk_id"],
             payment.kiosk_seq,
             data["received_at"],
+            payment.method,
+            payment.hosted_payment_id,
         ),
     )
     publish(conn, "payment", payment.payment_id, data)
@@ -271,3 +311,53 @@ def _refresh_member_status(conn: sqlite3.Connection, member_id: str, *, today: d
     member = json.loads(row[0])
     if member["status"] != status:
         save_member(conn, {**member, "status": status.value})
+
+
+def feed_record(conn: sqlite3.Connection, payment_id: str) -> dict[str, Any] | None:
+    """The payment's current record in the changes feed, or None when there is none."""
+    row = conn.execute(
+        "SELECT data FROM changes WHERE kind = 'payment' AND record_id = ?", (payment_id,)
+    ).fetchone()
+    return None if row is None else dict(json.loads(row[0]))
+
+
+def return_payment(
+    conn: sqlite3.Connection, payment_id: str, code: str, *, now: datetime, today: date
+) -> dict[str, Any] | None:
+    """The member's bank returned an ACH payment: undo what it paid, reopen those invoices,
+    and publish the payment as `returned` with its code. None unless it is an ACH payment on
+    the ledger that was not returned yet."""
+    row = conn.execute(
+        "SELECT applied FROM payments WHERE payment_id = ? AND method = 'ach'"
+        " AND status = 'confirmed'",
+        (payment_id,),
+    ).fetchone()
+    record = feed_record(conn, payment_id)
+    if row is None or record is None:
+        return None
+    for allocation in json.loads(row[0]):
+        _unpay_invoice(conn, allocation["invoice_id"], allocation["amount_cents"])
+    returned_at = iso_seconds(now)
+    conn.execute(
+        "UPDATE payments SET status = 'returned', return_code = ?, returned_at = ?"
+        " WHERE payment_id = ?",
+        (code, returned_at, payment_id),
+    )
+    updated = {**record, "status": "returned", "return_code": code, "returned_at": returned_at}
+    publish(conn, "payment", payment_id, updated)
+    _refresh_member_status(conn, record["member_id"], today=today)
+    logger.info("ACH payment %s returned with %s", payment_id, code)
+    return updated
+
+
+def _unpay_invoice(conn: sqlite3.Connection, invoice_id: str, cents: int) -> None:
+    names = [name.strip() for name in _INVOICE_COLUMNS.split(",")]
+    row = conn.execute(
+        f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE invoice_id = ?", (invoice_id,)
+    ).fetchone()
+    invoice = dict(zip(names, row, strict=True))
+    invoice["is_binder"] = bool(invoice["is_binder"])
+    paid = max(0, invoice["amount_paid_cents"] - cents)
+    still_paid = paid >= invoice["amount_due_cents"]
+    status = billing.InvoiceStatus.PAID if still_paid else billing.InvoiceStatus.OPEN
+    save_invoice(conn, {**invoice, "amount_paid_cents": paid, "status": status.value})

@@ -95,6 +95,46 @@ PROBLEMS: dict[str, ProblemKind] = {
         when="A payment with the same payment_id was accepted under another key (sandbox "
         "addition to the contract). Stored under the key and replayed.",
     ),
+    "unknown_method": ProblemKind(
+        status=400,
+        title="Payment method unknown",
+        when="The member has no saved payment method with this method_id. Stored under the "
+        "key and replayed.",
+    ),
+    "method_removed": ProblemKind(
+        status=400,
+        title="Payment method removed",
+        when="The saved method was removed, so its expiry cannot change and it cannot be the "
+        "default. Stored under the key and replayed.",
+    ),
+    "method_id_reused": ProblemKind(
+        status=422,
+        title="Payment method id already used",
+        when="A method with this method_id was already added. Stored under the key and "
+        "replayed.",
+    ),
+    "unknown_hosted_payment": ProblemKind(
+        status=404,
+        title="Hosted payment unknown",
+        when="No hosted payment link has this id.",
+    ),
+    "hosted_expired": ProblemKind(
+        status=409,
+        title="Hosted payment link expired",
+        when="The link passed its expiry unpaid; nothing can be paid through it. Make a new "
+        "link.",
+    ),
+    "hosted_not_pending": ProblemKind(
+        status=409,
+        title="Hosted payment link no longer pending",
+        when="The link was paid or cancelled, so it is not texted again.",
+    ),
+    "hosted_already_paid": ProblemKind(
+        status=409,
+        title="Hosted payment link already paid",
+        when="The member paid before the link could be cancelled; read the link for its "
+        "payment.",
+    ),
     "internal_error": ProblemKind(
         status=500, title="Exchange error", when="Something failed inside the exchange."
     ),

@@ -1,5 +1,6 @@
 """The sandbox exchange's own database: a plain sqlite3 file in WAL mode holding plans, members,
-invoices, the payment ledger, the changes feed and idempotency keys with their stored answers.
+invoices, the payment ledger, the changes feed and idempotency keys with their stored answers,
+hosted payment links and the texts sent for them, and members' saved payment methods.
 
 Every public method opens its own connection and closes it before returning, so the store can
 be called from any thread (the web app calls it from a thread pool). Every write runs in one
@@ -20,7 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from . import idempotency, posting
+from . import hosted, idempotency, methods, posting
 from .demo_data import DemoData
 from .idempotency import Claim, Outcome
 from .models import PaymentRequest
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS invoices (
     status TEXT NOT NULL CHECK (status IN ('open', 'paid'))
 );
 CREATE INDEX IF NOT EXISTS invoices_by_member ON invoices (member_id, status);
+-- kiosk_seq is empty for a paid hosted link (PayPal, Venmo), which no kiosk sequence covers.
 CREATE TABLE IF NOT EXISTS payments (
     payment_id TEXT PRIMARY KEY,
     idempotency_key TEXT NOT NULL UNIQUE,
@@ -53,8 +55,12 @@ CREATE TABLE IF NOT EXISTS payments (
     confirmation_number TEXT NOT NULL UNIQUE,
     status TEXT NOT NULL,
     kiosk_id TEXT NOT NULL,
-    kiosk_seq INTEGER NOT NULL,
+    kiosk_seq INTEGER,
     received_at TEXT NOT NULL,
+    method TEXT NOT NULL DEFAULT 'card',
+    return_code TEXT NOT NULL DEFAULT '',
+    returned_at TEXT,
+    hosted_payment_id TEXT UNIQUE,
     UNIQUE (kiosk_id, kiosk_seq)
 );
 -- The feed keeps one row per record, its latest version: a change moves the record to a new
@@ -78,7 +84,55 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     completed_at TEXT
 );
 CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_at);
+CREATE TABLE IF NOT EXISTS hosted_payments (
+    hosted_payment_id TEXT PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    amount_cents INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    kiosk_id TEXT NOT NULL,
+    navigator TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'expired', 'cancelled')),
+    url TEXT NOT NULL,
+    short_url TEXT NOT NULL,
+    short_code TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    payment_id TEXT UNIQUE
+);
+CREATE TABLE IF NOT EXISTS text_messages (
+    id INTEGER PRIMARY KEY,
+    hosted_payment_id TEXT NOT NULL REFERENCES hosted_payments (hosted_payment_id),
+    phone TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS payment_methods (
+    method_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    kind TEXT NOT NULL CHECK (kind IN ('card', 'bank_account')),
+    data TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'removed')),
+    is_default INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS method_changes (
+    idempotency_key TEXT PRIMARY KEY,
+    kiosk_id TEXT NOT NULL,
+    kiosk_seq INTEGER NOT NULL,
+    method_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    UNIQUE (kiosk_id, kiosk_seq)
+);
 """
+# A database made before hosted links and ACH: its ledger gains the columns they need.
+_PAYMENTS_V1_COLUMNS = (
+    "payment_id, idempotency_key, member_id, amount_cents, credit_cents, applied,"
+    " confirmation_number, status, kiosk_id, kiosk_seq, received_at"
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +175,8 @@ class ExchangeStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
         with self._write() as conn:
+            _upgrade_ledger(conn)
+        with self._write() as conn:
             if conn.execute("SELECT 1 FROM meta WHERE name = 'seeded_at'").fetchone() is None:
                 _seed(conn, demo())
             purged = conn.execute(
@@ -155,10 +211,17 @@ class ExchangeStore:
         with self._write() as conn:
             return idempotency.settle(conn, key, parsed, now=now, today=today)
 
+    def perform(
+        self, key: str, body: bytes, *, path: str, now: datetime, today: date
+    ) -> Outcome:
+        """Perform one idempotent request to `path` in one transaction (claim, apply, answer)."""
+        with self._write() as conn:
+            return idempotency.perform(conn, key, body, now=now, today=today, path=path)
+
     def perform_batch(
-        self, operations: Sequence[tuple[str, bytes]], *, now: datetime, today: date
+        self, operations: Sequence[tuple[str, bytes, str]], *, now: datetime, today: date
     ) -> list[Outcome]:
-        """Perform each (key, body) payment request in order, all in one transaction.
+        """Perform each (key, body, path) request in order, all in one transaction.
 
         Each operation runs inside its own savepoint: one that fails unexpectedly is rolled
         back alone (its key stays unclaimed, so a retry can run) and answers 500, while the
@@ -166,8 +229,8 @@ class ExchangeStore:
         """
         with self._write() as conn:
             return [
-                _perform_in_savepoint(conn, key, body, now=now, today=today)
-                for key, body in operations
+                _perform_in_savepoint(conn, key, body, path, now=now, today=today)
+                for key, body, path in operations
             ]
 
     def changes_after(self, after: int, limit: int) -> FeedPage:
@@ -209,6 +272,77 @@ class ExchangeStore:
             rows = conn.execute("SELECT * FROM payments ORDER BY rowid").fetchall()
         return [{**dict(row), "applied": json.loads(row["applied"])} for row in rows]
 
+    # -- hosted payment links, ACH returns, saved methods --------------------------------------
+
+    def create_hosted(
+        self, key: str, body: bytes, *, base_url: str, now: datetime
+    ) -> Outcome:
+        """Claim `key`, then make the link (or refuse it) and store the answer, in one
+        transaction: a retry with the same key and body gets the same link."""
+        with self._write() as conn:
+            claim = idempotency.claim_key(conn, key, idempotency.fingerprint(body), now=now)
+            if claim.outcome is not idempotency.ClaimOutcome.CLAIMED:
+                return idempotency.unclaimed_outcome(claim)
+            parsed = hosted.parse_request(body)
+            if isinstance(parsed, StoredAnswer):
+                posting.complete_key(conn, key, parsed, now=now)
+                return Outcome(answer=parsed)
+            return Outcome(answer=hosted.create(conn, key, parsed, base_url=base_url, now=now))
+
+    def hosted_link(self, hosted_id: str, *, now: datetime) -> dict[str, Any] | None:
+        """The link as it stands now (expired once past its expiry), or None."""
+        with self._write() as conn:
+            return hosted.current(conn, hosted_id, now=now)
+
+    def pay_hosted(self, hosted_id: str, *, now: datetime, today: date) -> hosted.PayOutcome:
+        """The member paid on the link's page; a link is paid at most once."""
+        with self._write() as conn:
+            return hosted.pay(conn, hosted_id, now=now, today=today)
+
+    def cancel_hosted(self, hosted_id: str, *, now: datetime) -> dict[str, Any] | None:
+        """Cancel a pending link; returns the link as it stands after, or None."""
+        with self._write() as conn:
+            return hosted.cancel(conn, hosted_id, now=now)
+
+    def text_hosted(
+        self, hosted_id: str, phone: str, *, now: datetime
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """Text a pending link to `phone`: (the link, the message sent or None if it was not
+        pending); (None, None) for an unknown link."""
+        with self._write() as conn:
+            link = hosted.current(conn, hosted_id, now=now)
+            if link is None or link["status"] != "pending":
+                return link, None
+            return link, hosted.text(conn, hosted_id, phone, now=now)
+
+    def expire_hosted(self, hosted_id: str, *, now: datetime) -> bool:
+        """Sandbox only: a link reaches its expiry now."""
+        with self._write() as conn:
+            return hosted.expire_now(conn, hosted_id, now=now)
+
+    def hosted_by_short_code(self, code: str) -> str | None:
+        with closing(self._connect()) as conn:
+            return hosted.by_short_code(conn, code)
+
+    def text_messages(self) -> list[dict[str, Any]]:
+        """Sandbox only: every text message the exchange "sent", oldest first."""
+        with closing(self._connect()) as conn:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute("SELECT * FROM text_messages ORDER BY id").fetchall()
+        return [dict(row) for row in rows]
+
+    def return_payment(
+        self, payment_id: str, code: str, *, now: datetime, today: date
+    ) -> dict[str, Any] | None:
+        """Sandbox only: the member's bank returns an ACH payment (see `posting`)."""
+        with self._write() as conn:
+            return posting.return_payment(conn, payment_id, code, now=now, today=today)
+
+    def payment_methods(self, member_id: str) -> list[dict[str, Any]]:
+        """Sandbox only: the member's saved methods as the exchange holds them."""
+        with closing(self._connect()) as conn:
+            return methods.methods_of(conn, member_id)
+
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; every write says BEGIN IMMEDIATE.
         conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
@@ -232,17 +366,33 @@ class ExchangeStore:
 
 
 def _perform_in_savepoint(
-    conn: sqlite3.Connection, key: str, body: bytes, *, now: datetime, today: date
+    conn: sqlite3.Connection, key: str, body: bytes, path: str, *, now: datetime, today: date
 ) -> Outcome:
     conn.execute("SAVEPOINT operation")
     try:
-        outcome = idempotency.perform(conn, key, body, now=now, today=today)
+        outcome = idempotency.perform(conn, key, body, now=now, today=today, path=path)
     except Exception:
         logger.exception("batch operation under key %s failed; rolled back alone", key)
         conn.execute("ROLLBACK TO operation")
         outcome = Outcome(answer=_OPERATION_FAILED)
     conn.execute("RELEASE operation")
     return outcome
+
+
+def _upgrade_ledger(conn: sqlite3.Connection) -> None:
+    """Give a ledger made before ACH and hosted links their columns (kiosk_seq may be empty)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(payments)")}
+    if "method" in columns:
+        return
+    conn.execute("ALTER TABLE payments RENAME TO payments_v1")
+    create = _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS payments") :]
+    conn.execute(create[: create.index(");") + 2])
+    conn.execute(
+        f"INSERT INTO payments ({_PAYMENTS_V1_COLUMNS}) SELECT {_PAYMENTS_V1_COLUMNS}"
+        " FROM payments_v1"
+    )
+    conn.execute("DROP TABLE payments_v1")
+    logger.info("ledger upgraded for ACH and hosted payments")
 
 
 def _seed(conn: sqlite3.Connection, demo: DemoData) -> None:

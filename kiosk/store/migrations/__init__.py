@@ -53,17 +53,23 @@ def current_version(conn: Any) -> int:
     return int(row[0] or 0)
 
 
+def applied_versions(conn: Any) -> set[int]:
+    current_version(conn)  # creates the version table in a brand-new vault
+    return {int(row[0]) for row in conn.execute("SELECT version FROM schema_version")}
+
+
 def migrate(conn: Any, *, target: int | None = None) -> int:
-    """Bring the vault up to `target` (default: the newest). Returns the version reached."""
-    version = current_version(conn)
+    """Apply, in order, every migration up to `target` (default: the newest) that the vault
+    has not had yet — also one numbered below a version already applied, as happens when
+    work on two migrations lands in the other order. Returns the highest version applied."""
+    done = applied_versions(conn)
     for migration in available():
-        if migration.version <= version:
-            continue
         if target is not None and migration.version > target:
             break
-        _apply(conn, migration)
-        version = migration.version
-    return version
+        if migration.version not in done:
+            _apply(conn, migration)
+            done.add(migration.version)
+    return max(done, default=0)
 
 
 def _apply(conn: Any, migration: Migration) -> None:
