@@ -48,8 +48,8 @@ i18n: $(TEST_STAMP)
 security: $(TEST_STAMP)
 	$(BIN)/bandit -q -r kiosk sync ui -ll
 	mkdir -p build && cp .secrets.baseline build/secrets.baseline
-	git ls-files -z -- . ':!.secrets.baseline' | \
-		xargs -0 $(BIN)/detect-secrets-hook --baseline build/secrets.baseline; \
+	$(BIN)/detect-secrets-hook --baseline build/secrets.baseline \
+		$$(git ls-files -- . ':!.secrets.baseline'); \
 		rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 3 ]
 	$(BIN)/pip-audit --progress-spinner off -l
 
