@@ -31,7 +31,7 @@ def window(core: Core, qtbot: QtBot) -> Iterator[MainWindow]:
 def reachable(root: QWidget) -> list[QWidget]:
     return [w for w in root.findChildren(QWidget)
             if w.focusPolicy() != Qt.FocusPolicy.NoFocus and w.isEnabled()
-            and w.window() is root.window() and not w.isHidden()
+            and w.window() is root.window() and w.isVisibleTo(root)
             and type(w).__name__ not in {"QScrollBar", "QStackedWidget"}
             and not isinstance(w.parent(), QComboBox | QAbstractSpinBox)]  # inner editors
 
@@ -91,3 +91,14 @@ def test_an_error_sits_right_under_its_field(window: MainWindow, qtbot: QtBot) -
     assert screen.code.hasFocus()
     screen.show_error("Something else.")
     assert screen.form.indexOf(screen.error) == -1  # back in the screen's own place
+
+
+def test_every_way_to_pay_names_its_controls(window: MainWindow) -> None:
+    payment = window.payment
+    window.stack.setCurrentWidget(payment)
+    for option in (payment.by_card, payment.by_bank, payment.by_link):
+        option.setChecked(True)
+        assert unnamed(payment) == [], option.text()
+    payment.by_bank.setChecked(True)
+    payment.bank.cannot_sign.setChecked(True)
+    assert unnamed(payment) == []

@@ -32,6 +32,7 @@ from kiosk.settings import Settings, load_settings
 from kiosk.terminal import CardTerminal
 from kiosk.terminal.sandbox import SandboxTerminal
 from sync.bootstrap import build_sync
+from sync.hosted import build_hosted_links
 from ui import theme
 from ui.bridge import SyncBridge
 from ui.context import ScreenContext
@@ -150,7 +151,8 @@ def _run_window(app: QApplication, core: Core, *, smoke: bool,
     worker = build_sync(core, on_status=bridge.publish)
     runner = TaskRunner()
     ctx = ScreenContext(core=core, runner=runner, nudge_sync=worker.nudge,
-                        send_now=worker.send_now, demo_terminal=demo_terminal)
+                        send_now=worker.send_now, demo_terminal=demo_terminal,
+                        hosted_links=build_hosted_links(core))
     window = MainWindow(ctx, bridge)
     worker.start()
     try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from kiosk.bootstrap import Core
 from kiosk.domain.staff import StaffSession
+from sync.hosted import HostedLinks
 from ui.demo_terminal import DemoTerminal
 from ui.speech import Narrator
 from ui.tasks import TaskRunner
@@ -26,3 +27,4 @@ class ScreenContext:
     narrator: Narrator = field(default_factory=Narrator)
     member_language: str = "en"  # what the member reads and hears; chosen at each visit
     demo_terminal: DemoTerminal | None = None  # demo only: how the sandbox terminal answers
+    hosted_links: HostedLinks | None = None  # PayPal and Venmo links, made by the exchange

@@ -52,6 +52,43 @@ _MESSAGES: dict[str, str] = {
         "reader again."
     ),
     "member_unknown": N_("This member is not in the kiosk's list. Search again."),
+    "routing_invalid": N_(
+        "That routing number is not valid. It has 9 digits and is printed at the bottom left "
+        "of a check. Type it again."
+    ),
+    "account_invalid": N_("The account number should have 4 to 17 digits. Type it again."),
+    "account_mismatch": N_(
+        "The two account numbers are not the same. Type the account number again in both "
+        "fields."
+    ),
+    "account_type_invalid": N_("Choose checking or savings."),
+    "authorization_missing": N_(
+        "The member must sign, or type their name and tick the box, to authorize the debit."
+    ),
+    "authorization_unknown": N_("That authorization is not on this kiosk."),
+    "hosted_needs_connection": N_(
+        "PayPal and Venmo need the connection to the exchange. Take a card or bank payment, or "
+        "try again when the kiosk is online."
+    ),
+    "hosted_expired": N_("The payment link expired. Nothing was taken. Make a new link."),
+    "hosted_not_pending": N_("That payment link is no longer open."),
+    "hosted_unknown": N_("The exchange does not know that payment link. Make a new one."),
+    "hosted_refused": N_(
+        "The exchange could not make a payment link. Take a card or bank payment instead."
+    ),
+    "hosted_answer_unreadable": N_(
+        "The exchange's answer could not be read. Check the link's status again."
+    ),
+    "phone_invalid": N_("That phone number is not valid. Check it with the member."),
+    "method_unknown": N_("That payment method is not saved for this member."),
+    "method_expired": N_("That card has expired. Update the expiry date or use another card."),
+    "expiry_invalid": N_("Type the expiry month (1 to 12) and a year that has not passed."),
+    "method_not_card": N_("Only a card has an expiry date."),
+    "method_duplicate": N_("That payment method is already saved."),
+    "card_token_missing": N_(
+        "The card reader gave no token for this card, so it cannot be saved. Try again."
+    ),
+    "payment_unknown": N_("That payment is not on this kiosk."),
     "username_invalid": N_(
         "Usernames have 3 to 32 letters, numbers, dots, dashes or underscores."
     ),

@@ -8,9 +8,11 @@ from pathlib import Path
 from PySide6.QtCore import QMarginsF, QSizeF
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
+from kiosk.domain.ach import AchState
 from kiosk.domain.payments import PaymentStatus
 from kiosk.i18n import _, format_datetime, format_money, format_month
 from kiosk.services.receipts import Receipt
+from ui.ach_text import explain
 
 
 def visit_folder(data_dir: Path) -> Path:
@@ -20,6 +22,12 @@ def visit_folder(data_dir: Path) -> Path:
 
 def status_text(receipt: Receipt) -> str:
     """The receipt's status line, as printed and as shown on screen."""
+    ach = receipt.ach_state
+    if ach is AchState.RETURNED and receipt.ach_return is not None:
+        return explain(receipt.ach_return)
+    if ach is AchState.SUBMITTED:
+        return _("Submitted — the bank payment is on its way; not yet confirmed by the "
+                 "exchange")
     if receipt.status is PaymentStatus.CONFIRMED:
         return _("Confirmed — confirmation number {number}").format(
             number=receipt.confirmation_number)
@@ -33,7 +41,12 @@ _WALLETS = {"apple_pay": "Apple Pay", "google_pay": "Google Pay",
 
 
 def paid_with(receipt: Receipt) -> str:
-    """The method as the member knows it: "Visa card ending in 1111", or the phone wallet."""
+    """The method as the member knows it: "Visa card ending in 1111", the phone wallet, the
+    bank account, or PayPal / Venmo."""
+    if receipt.method == "ach":
+        return _("Bank account ending in {last4}").format(last4=receipt.last4)
+    if receipt.method in ("paypal", "venmo"):
+        return "PayPal" if receipt.method == "paypal" else "Venmo"
     card = _("{brand} card ending in {last4}").format(brand=receipt.brand.title(),
                                                       last4=receipt.last4)
     wallet = _WALLETS.get(receipt.wallet, "")
@@ -62,7 +75,7 @@ def receipt_rows(receipt: Receipt, tz: str) -> list[tuple[str, str]]:
         (_("Coverage month(s)"), months),
         (_("Amount paid"), format_money(receipt.amount)),
         (_("Paid with"), paid_with(receipt)),
-        (_("Authorization code"), receipt.auth_code),
+        (_("Authorization code"), receipt.auth_code or "—"),
         (_("Date and time"), format_datetime(receipt.captured_at, tz=tz)),
         (_("Site"), receipt.site),
         (_("Navigator"), receipt.navigator),

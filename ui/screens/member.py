@@ -66,8 +66,8 @@ class MemberScreen(Screen):
         self.invoices.setHorizontalHeaderLabels(
             [_("Coverage month"), _("Amount due"), _("Due date"), _("Status")])
         self.invoices.setAccessibleName(_("Invoices"))
-        self.pay.setText(_("Take a card payment"))
-        self.pay.setAccessibleName(_("Take a card payment"))
+        self.pay.setText(_("Take a payment"))
+        self.pay.setAccessibleName(_("Take a payment"))
         self.back.setText(_("Back to search"))
         self.back.setAccessibleName(_("Back to search"))
         if self.account is not None:

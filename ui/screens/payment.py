@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QRadioButton, QVBoxLayout
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QRadioButton, QVBoxLayout, QWidget
 
 from kiosk.domain.money import Money, parse_amount
 from kiosk.domain.staff import StaffSession
@@ -13,8 +13,11 @@ from kiosk.services.members import MemberAccount
 from kiosk.services.payments import OfflineLimitError, PaymentTaken, TakeCardPayment
 from ui.context import ScreenContext
 from ui.dialogs.step_up import StepUpDialog
+from ui.screens.ach_panel import AchPanel
 from ui.screens.base import Screen, button, label, line_edit, tab_chain
 from ui.screens.card_reader import CardReaderPanel
+from ui.screens.hosted_panel import HostedPanel
+from ui.widgets.flow import FlowLayout
 from ui.widgets.keypad import Keypad
 from ui.widgets.responsive import SideBySide
 
@@ -38,8 +41,15 @@ class PaymentScreen(Screen):
         self.amount.setInputMethodHints(Qt.InputMethodHint.ImhFormattedNumbersOnly)
         self.limit = label("muted")
         self.for_member = label("banner")  # the amount, in the member's own language
+        self.by_card, self.by_bank, self.by_link = QRadioButton(), QRadioButton(), QRadioButton()
+        self.methods = QButtonGroup(self)
+        for option in (self.by_card, self.by_bank, self.by_link):
+            self.methods.addButton(option)
+        self.by_card.setChecked(True)
         self.reader = CardReaderPanel(ctx)
         self.outcome = self.reader.outcome  # the demo's picker, for tests and tab order
+        self.bank = AchPanel(ctx)
+        self.link = HostedPanel(ctx)
         self.charge = button("pay", primary=True)
         self.back = button("back")
         self.primary, self.back_button = self.charge, self.back
@@ -50,11 +60,19 @@ class PaymentScreen(Screen):
         self._build_layout()
         self._connect_signals()
         self.retranslate_ui()
+        self._show_method()
 
     def _build_layout(self) -> None:
         form = QVBoxLayout()
+        methods = QWidget()  # the choices wrap onto more rows when the text is large
+        flow = FlowLayout(methods, spacing=24)
+        for option in (self.by_card, self.by_bank, self.by_link):
+            flow.addWidget(option)
         for widget in (self.summary, self.pay_balance, self.pay_other, self.amount, self.limit,
-                       self.for_member, self.reader):
+                       self.for_member):
+            form.addWidget(widget)
+        form.addWidget(methods)
+        for widget in (self.reader, self.bank, self.link):
             form.addWidget(widget)
         form.addStretch(1)
         self.layout_.addWidget(SideBySide(form, self.keypad))
@@ -66,9 +84,9 @@ class PaymentScreen(Screen):
         row.addWidget(self.override)
         row.addWidget(self.charge)
         self.layout_.addLayout(row)
-        tab_chain(self.pay_balance, self.pay_other, self.amount, self.outcome, self.reader.cancel,
-                  self.reader.check_again, self.keypad.tab_stop(), self.back, self.override,
-                  self.charge)
+        tab_chain(self.pay_balance, self.pay_other, self.amount, self.by_card, self.by_bank,
+                  self.by_link, self.outcome, self.reader.cancel, self.reader.check_again,
+                  self.keypad.tab_stop(), self.back, self.override, self.charge)
 
     def _connect_signals(self) -> None:
         self.charge.clicked.connect(self._on_charge_clicked)
@@ -82,15 +100,28 @@ class PaymentScreen(Screen):
         self.reader.sig_taken.connect(self._on_payment_done)
         self.reader.sig_failed.connect(self._on_payment_failed)
         self.reader.sig_busy.connect(self._set_busy)
+        self.bank.sig_taken.connect(self._on_payment_done)
+        self.bank.sig_failed.connect(self._on_bank_failed)
+        self.link.sig_paid.connect(self._on_payment_done)
+        self.link.sig_failed.connect(self._on_payment_failed)
+        for option in (self.by_card, self.by_bank, self.by_link):
+            option.toggled.connect(lambda _on: self._show_method())
 
     def retranslate_ui(self) -> None:
-        self.heading.setText(_("Take a card payment"))
+        self.heading.setText(_("Take a payment"))
         self.pay_other.setText(_("Pay another amount"))
         self.pay_other.setAccessibleName(_("Pay another amount"))
         self.amount.setPlaceholderText(_("Amount in dollars, for example 125.50"))
         self.amount.setAccessibleName(_("Amount to pay in dollars"))
         self.keypad.retranslate_ui()
         self.reader.retranslate_ui()
+        self.bank.retranslate_ui()
+        self.link.retranslate_ui()
+        for option, words in ((self.by_card, _("Card or phone")),
+                              (self.by_bank, _("Bank account")),
+                              (self.by_link, _("PayPal or Venmo"))):
+            option.setText(words)
+            option.setAccessibleName(_("Pay by {method}").format(method=words))
         self.charge.setText(_("Charge the card"))
         self.charge.setAccessibleName(_("Charge the card"))
         self.back.setText(_("Back"))
@@ -111,12 +142,16 @@ class PaymentScreen(Screen):
         self._override_by = None
         self.amount.clear()
         self.reader.reset()
+        self.by_card.setChecked(True)
+        self.bank.start(account.member.member_id, None)
+        self.link.start(account.member.member_id, None)
         self._set_busy(False)
         owed = account.balance.cents > 0
         self.pay_balance.setEnabled(owed)
         (self.pay_balance if owed else self.pay_other).setChecked(True)
         self._on_pay_other_toggled(not owed)
         self._render(account)
+        self._show_method()
 
     def _render(self, account: MemberAccount) -> None:
         balance = account.balance if account.balance.cents > 0 else Money.zero()
@@ -149,10 +184,13 @@ class PaymentScreen(Screen):
             amount = self._chosen_amount() if self.account is not None else None
         except KioskError:
             amount = None
+        usable = amount if amount is not None and amount.cents > 0 else None
+        self.bank.set_amount(usable)
+        self.link.set_amount(usable)
         with in_language(self.ctx.member_language):
-            text = (_("You are paying {amount}. Check the amount, then use the card reader.")
-                    .format(amount=format_money(amount, self.ctx.member_language))
-                    if amount is not None and amount.cents > 0 else "")
+            text = (_("You are paying {amount}. Please check the amount.")
+                    .format(amount=format_money(usable, self.ctx.member_language))
+                    if usable is not None else "")
         self.for_member.setText(text)
         self.for_member.setAccessibleName(text)
         self.for_member.setVisible(bool(text))
@@ -182,6 +220,24 @@ class PaymentScreen(Screen):
         self.reader.charge(TakeCardPayment(member_id=self.account.member.member_id,
                                            amount=amount, override_by=self._override_by))
 
+    def _show_method(self) -> None:
+        card = self.by_card.isChecked()
+        self.reader.setVisible(card)
+        self.charge.setVisible(card)
+        self.bank.setVisible(self.by_bank.isChecked())
+        self.link.setVisible(self.by_link.isChecked())
+        if self.by_link.isChecked():
+            self.link.refresh_availability()
+        else:
+            self.link.stop()
+        self.primary = self.charge if card else (
+            self.bank.submit if self.by_bank.isChecked() else self.link.create)
+
+    def _on_bank_failed(self, error: Exception) -> None:
+        self._override_by = None
+        self.override.setVisible(isinstance(error, OfflineLimitError))
+        self.show_error(error, self.bank.field_for(getattr(error, "code", "")))
+
     def _on_override_clicked(self) -> None:
         dialog = StepUpDialog(
             self.ctx, title=_("Approve an offline payment"), purpose="offline_override",
@@ -192,8 +248,12 @@ class PaymentScreen(Screen):
         dialog.open()
 
     def _on_override_approved(self, session: StaffSession, _reason: str) -> None:
-        self._override_by = session
         self.override.hide()
+        if self.by_bank.isChecked():
+            self.bank.override_by = session
+            self.bank.submit.click()
+            return
+        self._override_by = session
         self._on_charge_clicked()
 
     def _on_payment_done(self, taken: PaymentTaken) -> None:

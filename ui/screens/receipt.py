@@ -108,7 +108,7 @@ class ReceiptScreen(Screen):
             name_label.setText(name)
             value_label.setText(value)
             value_label.setAccessibleName(f"{name}: {value}")
-        confirmed = receipt.status is PaymentStatus.CONFIRMED
+        confirmed = receipt.status is PaymentStatus.CONFIRMED and not receipt.return_code
         self.status.setProperty("role", "status-ok" if confirmed else "status-pending")
         self.status.style().unpolish(self.status)
         self.status.style().polish(self.status)
