@@ -20,6 +20,7 @@ class VisitState(StrEnum):
     FIND_MEMBER = "find_member"  # signed in, looking for the member at the counter
     MEMBER = "member"  # the member's plan, invoices and balance
     PAYING = "paying"  # choosing the amount and using the card terminal
+    METHODS = "methods"  # the member's saved payment methods
     RECEIPT = "receipt"  # the payment is recorded; the receipt is shown
     QUEUE = "queue"  # staff tool: what waits for the exchange, Send now, cancel
     REPORT = "report"  # staff tool: the site reconciliation report
@@ -29,6 +30,10 @@ class VisitFlowError(KioskError):
     """A gesture arrived that does not fit the current step."""
 
     code = "visit_flow"
+
+
+# The member's own pages, opened from the member screen and closed back to it.
+MEMBER_PAGES = (VisitState.METHODS,)
 
 
 @dataclass(slots=True)
@@ -74,6 +79,13 @@ class Visit:
         self._require(VisitState.MEMBER)
         self.state = VisitState.PAYING
 
+    def open_member_page(self, page: VisitState) -> None:
+        """Open one of the member's own pages (saved methods, and later history, plan...)."""
+        if page not in MEMBER_PAGES:
+            raise VisitFlowError(state=str(page))
+        self._require(VisitState.MEMBER)
+        self.state = page
+
     def payment_taken(self, payment_id: str) -> None:
         self._require(VisitState.PAYING)
         self.payment_id = payment_id
@@ -87,9 +99,11 @@ class Visit:
         self.state = tool
 
     def back(self) -> None:
-        """One step back: from paying to the member, from the member or a tool to the search."""
-        self._require(VisitState.PAYING, VisitState.MEMBER, VisitState.QUEUE, VisitState.REPORT)
-        if self.state is VisitState.PAYING:
+        """One step back: from paying or a member page to the member, from the member or a
+        tool to the search."""
+        self._require(VisitState.PAYING, VisitState.MEMBER, VisitState.QUEUE, VisitState.REPORT,
+                      *MEMBER_PAGES)
+        if self.state is VisitState.PAYING or self.state in MEMBER_PAGES:
             self.state = VisitState.MEMBER
         else:
             self._forget_member()
@@ -99,7 +113,7 @@ class Visit:
         """The member is done (or the visit timed out): forget them; the start screen waits
         for the next one."""
         self._require(VisitState.RECEIPT, VisitState.MEMBER, VisitState.PAYING,
-                      VisitState.FIND_MEMBER, VisitState.WELCOME)
+                      VisitState.FIND_MEMBER, VisitState.WELCOME, *MEMBER_PAGES)
         self._forget_member()
         self.state = VisitState.WELCOME
 

@@ -137,3 +137,43 @@ def test_paypal_is_unavailable_offline(kiosk: Kiosk, qtbot: QtBot,
     assert payment.link.unavailable.isVisible()
     assert not payment.link.create.isEnabled()
     assert "connection" in payment.link.unavailable.text()
+
+
+def test_saved_methods_card_from_a_receipt_and_a_bank_account(kiosk: Kiosk, qtbot: QtBot,
+                                                              exchange: SandboxProcess  # noqa: F811
+                                                              ) -> None:
+    to_payment(kiosk, qtbot, "15.00")
+    qtbot.mouseClick(kiosk.window.payment.charge, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: kiosk.window.visit.state is VisitState.RECEIPT, timeout=10000)
+    receipt = kiosk.window.receipt
+    qtbot.waitUntil(lambda: receipt.receipt is not None and receipt.card_row.isVisible(),
+                    timeout=5000)
+    qtbot.mouseClick(receipt.save_card, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "saved for next time" in receipt.saved.text(), timeout=5000)
+    qtbot.mouseClick(receipt.done, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(kiosk.window.welcome.buttons["en"], Qt.MouseButton.LeftButton)
+    open_member(kiosk, qtbot, "M-100001")
+    qtbot.mouseClick(kiosk.window.member.methods, Qt.MouseButton.LeftButton)
+    methods = kiosk.window.methods
+    assert kiosk.window.visit.state is VisitState.METHODS
+    qtbot.waitUntil(lambda: methods.table.rowCount() == 1, timeout=5000)
+    assert "card ending in" in methods.table.item(0, 0).text()
+    assert methods.table.item(0, 2).text() == "Yes"  # the first method is the default
+    qtbot.keyClicks(methods.routing, "021000021")
+    qtbot.keyClicks(methods.account, "55550000")
+    qtbot.keyClicks(methods.account_again, "55550000")
+    qtbot.mouseClick(methods.add_bank, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: methods.table.rowCount() == 2, timeout=5000)
+    bank_row = next(r for r in range(2) if "Bank account" in methods.table.item(r, 0).text())
+    methods.table.selectRow(bank_row)
+    qtbot.mouseClick(methods.make_default, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Bank account" in methods.table.item(0, 0).text()
+                    and methods.table.item(0, 2).text() == "Yes", timeout=5000)
+    methods.table.selectRow(1)
+    qtbot.mouseClick(methods.remove, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: methods.table.rowCount() == 1, timeout=5000)
+    kiosk.worker.run_once()
+    saved = requests.get(f"{exchange.url}/_sandbox/payment-methods", timeout=5).json()
+    assert saved  # the exchange heard of the changes
+    qtbot.keyClick(methods, Qt.Key.Key_Escape)
+    assert kiosk.window.visit.state is VisitState.MEMBER

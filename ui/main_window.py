@@ -36,7 +36,7 @@ from kiosk.services.auth import staff_count
 from kiosk.services.members import MemberAccount
 from kiosk.services.payments import PaymentTaken
 from kiosk.services.queue import QueueEntry, at_risk, is_urgent
-from kiosk.visit import Visit, VisitState
+from kiosk.visit import MEMBER_PAGES, Visit, VisitState
 from sync.worker import SyncStatus
 from ui import theme
 from ui.bridge import SyncBridge
@@ -53,6 +53,7 @@ from ui.printing import visit_folder
 from ui.screens.base import Screen, label
 from ui.screens.enroll import EnrollScreen
 from ui.screens.member import MemberScreen
+from ui.screens.methods import MethodsScreen
 from ui.screens.payment import PaymentScreen
 from ui.screens.queue import QueueScreen
 from ui.screens.receipt import ReceiptScreen
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.payment = PaymentScreen(ctx)
         self.receipt = ReceiptScreen(ctx)
         self.queue = QueueScreen(ctx)
+        self.methods = MethodsScreen(ctx)
         self.report = ReportScreen(ctx)
         self.deadline_banner = label("banner")
         self.deadline_banner.hide()
@@ -112,6 +114,7 @@ class MainWindow(QMainWindow):
             VisitState.PAYING: self.payment,
             VisitState.RECEIPT: self.receipt,
             VisitState.QUEUE: self.queue,
+            VisitState.METHODS: self.methods,
             VisitState.REPORT: self.report,
         }
         self.stack = QStackedWidget()
@@ -152,6 +155,8 @@ class MainWindow(QMainWindow):
         self.search.sig_member_chosen.connect(self._on_search_member_chosen)
         self.member.sig_pay_requested.connect(self._on_member_pay_requested)
         self.member.sig_back_requested.connect(self._on_back_requested)
+        self.member.sig_methods_requested.connect(self._on_member_methods_requested)
+        self.methods.sig_back_requested.connect(self._on_back_requested)
         self.payment.sig_back_requested.connect(self._on_back_requested)
         self.payment.sig_payment_taken.connect(self._on_payment_payment_taken)
         self.receipt.sig_done.connect(self._on_receipt_done)
@@ -171,7 +176,8 @@ class MainWindow(QMainWindow):
         return self.screens[self.visit.state]
 
     def _show_state(self) -> None:
-        member_states = (VisitState.MEMBER, VisitState.PAYING, VisitState.RECEIPT)
+        member_states = (VisitState.MEMBER, VisitState.PAYING, VisitState.RECEIPT,
+                         *MEMBER_PAGES)
         starting = self.visit.state in member_states and not self.idle.member_active
         self.idle.member_active = self.visit.state in member_states
         self.idle.staff_active = self.ctx.session is not None
@@ -352,13 +358,19 @@ class MainWindow(QMainWindow):
         self.member.load(member_id)
         self._show_state()
 
+    def _on_member_methods_requested(self) -> None:
+        if self.visit.member_id:
+            self.visit.open_member_page(VisitState.METHODS)
+            self.methods.show_member(self.visit.member_id)
+            self._show_state()
+
     def _on_member_pay_requested(self, account: MemberAccount) -> None:
         self.visit.start_payment()
         self.payment.start(account)
         self._show_state()
 
     def _on_back_requested(self) -> None:
-        was_paying = self.visit.state is VisitState.PAYING
+        was_paying = self.visit.state in (VisitState.PAYING, *MEMBER_PAGES)
         self.visit.back()
         if was_paying and self.visit.member_id:
             self.member.load(self.visit.member_id)
@@ -380,6 +392,7 @@ class MainWindow(QMainWindow):
         """Wipe every trace of the member: screens, the clipboard, the visit's files."""
         self.search.reset()
         self.member.clear()
+        self.methods.clear()
         self.payment.account = None
         self.receipt.clear()
         self.timeout_warning.hide()

@@ -120,12 +120,13 @@ def stylesheet(t: Tokens) -> str:
     QPushButton:disabled, QPushButton[role="primary"]:disabled {{ color: {t.text_muted};
         background: {t.background}; border: 2px dashed {t.border}; }}
     QPushButton:focus, QLineEdit:focus, QComboBox:focus, QListWidget:focus,
-    QTableWidget:focus, QRadioButton:focus, QCheckBox:focus, QDateEdit:focus,
+    QTableWidget:focus, QRadioButton:focus, QCheckBox:focus, QDateEdit:focus, QSpinBox:focus,
     QAbstractButton:focus {{ outline: none; border: {t.focus_px}px solid {t.focus}; }}
     QPushButton[role="language"] {{ min-width: {t.target_px * 4}px;
         min-height: {round(t.target_px * 1.5)}px; font-size: {t.heading_px}px; }}
     QPushButton[role="primary"]:focus {{ border: {t.focus_px}px solid {t.focus_on_primary}; }}
-    QLineEdit, QComboBox, QDateEdit {{ min-height: {t.target_px}px; padding: 2px 10px;
+    QLineEdit, QComboBox, QDateEdit, QSpinBox {{ min-height: {t.target_px}px;
+        padding: 2px 10px;
         border: 2px solid {t.border}; border-radius: {t.radius_px}px;
         background: {t.background}; color: {t.text}; }}
     QRadioButton, QCheckBox {{ min-height: {t.target_px}px; }}

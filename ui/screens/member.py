@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QHeaderView,
     QTableWidget,
     QTableWidgetItem,
+    QWidget,
 )
 
 from kiosk.domain.members import InvoiceStatus, display_phone
@@ -20,6 +20,7 @@ from kiosk.services.standing import standing_of
 from ui.context import ScreenContext
 from ui.screens.base import Screen, button, label
 from ui.standing_text import notice_text, state_text
+from ui.widgets.flow import FlowLayout
 
 
 class MemberScreen(Screen):
@@ -27,6 +28,8 @@ class MemberScreen(Screen):
     """The navigator chose to take a payment; carries the `MemberAccount`."""
     sig_back_requested = Signal()
     """Back to the search."""
+    sig_methods_requested = Signal()
+    """The member's saved payment methods."""
 
     def __init__(self, ctx: ScreenContext) -> None:
         super().__init__(ctx)
@@ -46,21 +49,23 @@ class MemberScreen(Screen):
         self.pay = button("pay", primary=True)
         self.back = button("back")
         self.primary, self.back_button = self.pay, self.back
-        row = QHBoxLayout()
-        row.addWidget(self.back)
-        row.addStretch(1)
-        row.addWidget(self.pay)
+        self.methods = button("pay")
+        row = QWidget()  # the actions wrap onto more rows when the text is large
+        flow = FlowLayout(row, spacing=16)
+        for widget in (self.back, self.methods, self.pay):
+            flow.addWidget(widget)
         for widget in (self.identity, self.plan, self.coverage_state, self.standing,
                        self.balance, self.pending, self.error,
                        self.invoices):
             self.layout_.addWidget(widget)
-        self.layout_.addLayout(row)
+        self.layout_.addWidget(row)
         self._connect_signals()
         self.retranslate_ui()
 
     def _connect_signals(self) -> None:
         self.pay.clicked.connect(self._on_pay_clicked)
         self.back.clicked.connect(self.sig_back_requested.emit)
+        self.methods.clicked.connect(self.sig_methods_requested.emit)
 
     def retranslate_ui(self) -> None:
         self.invoices.setHorizontalHeaderLabels(
@@ -68,6 +73,8 @@ class MemberScreen(Screen):
         self.invoices.setAccessibleName(_("Invoices"))
         self.pay.setText(_("Take a payment"))
         self.pay.setAccessibleName(_("Take a payment"))
+        self.methods.setText(_("Payment methods"))
+        self.methods.setAccessibleName(_("Saved payment methods"))
         self.back.setText(_("Back to search"))
         self.back.setAccessibleName(_("Back to search"))
         if self.account is not None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from kiosk.domain.payments import PaymentStatus
 from kiosk.i18n import _, in_language
+from kiosk.services.methods import save_card_from_payment
+from kiosk.services.payments import PaymentContext
 from kiosk.services.receipts import Receipt, get_receipt
 from ui.context import ScreenContext
 from ui.printing import receipt_notes, receipt_rows, save_pdf, status_text, visit_folder
 from ui.screens.base import Screen, button, label
+from ui.widgets.flow import FlowLayout
 
 RECEIPT_FIELDS = 9  # every row of `receipt_rows` but the status, which has its own line
 
@@ -38,6 +41,11 @@ class ReceiptScreen(Screen):
         self.notes = label("banner")
         self.notes.hide()
         self.saved = label("muted")
+        self.save_card = button("pay")
+        self.save_month, self.save_year = QSpinBox(), QSpinBox()
+        self.save_month.setRange(1, 12)
+        self.save_year.setRange(2024, 2060)
+        self.save_year.setValue(self.ctx.core.clock.now().year + 2)
         self.print_pdf = button("print")
         self.done = button("done", primary=True)
         self.primary = self.done
@@ -50,6 +58,11 @@ class ReceiptScreen(Screen):
         self.layout_.addWidget(self.notes)
         self.layout_.addLayout(self.form)
         self.layout_.addWidget(self.saved)
+        self.card_row = QWidget()
+        flow = FlowLayout(self.card_row)
+        for widget in (self.save_month, self.save_year, self.save_card):
+            flow.addWidget(widget)
+        self.layout_.addWidget(self.card_row)
         self.layout_.addWidget(self.error)
         self.layout_.addStretch(1)
         self.layout_.addLayout(row)
@@ -59,11 +72,16 @@ class ReceiptScreen(Screen):
     def _connect_signals(self) -> None:
         self.print_pdf.clicked.connect(self._on_print_pdf_clicked)
         self.done.clicked.connect(self.sig_done.emit)
+        self.save_card.clicked.connect(self._on_save_card_clicked)
 
     def retranslate_ui(self) -> None:
         self.heading.setText(_("Receipt"))
         self.print_pdf.setText(_("Print to PDF"))
         self.print_pdf.setAccessibleName(_("Print the receipt to a PDF file"))
+        self.save_card.setText(_("Save this card for next time"))
+        self.save_card.setAccessibleName(_("Save this card for automatic and later payments"))
+        self.save_month.setAccessibleName(_("Card expiry month"))
+        self.save_year.setAccessibleName(_("Card expiry year"))
         self.done.setText(_("Done — next member"))
         self.done.setAccessibleName(_("Done, next member"))
         if self.receipt is not None:
@@ -119,6 +137,7 @@ class ReceiptScreen(Screen):
         self.accepted.setAccessibleName(self.accepted.text())
         self.status.setText(status_text(receipt))
         self.status.setAccessibleName(self.status.text())
+        self.card_row.setVisible(receipt.method == "card" and bool(receipt.last4))
         notes = receipt_notes(receipt)
         self.notes.setText("\n".join(notes))
         self.notes.setAccessibleName(self.notes.text())
@@ -126,6 +145,26 @@ class ReceiptScreen(Screen):
 
     def on_shown(self) -> None:
         self.done.setFocus()
+
+    def _on_save_card_clicked(self) -> None:
+        receipt, session = self.receipt, self.ctx.session
+        if receipt is None or session is None:
+            return
+        core = self.ctx.core
+        pay_ctx = PaymentContext(kiosk_id=core.settings.kiosk_id, site=core.settings.site_name,
+                                 staff=session)
+        month, year = self.save_month.value(), self.save_year.value()
+        self.ctx.runner.run(
+            lambda: save_card_from_payment(receipt.payment_id, exp_month=month, exp_year=year,
+                                           ctx=pay_ctx, vault=core.vault, clock=core.clock),
+            on_done=self._on_card_saved,
+            on_error=lambda error: self.show_error(error, self.save_month))
+
+    def _on_card_saved(self, _changed: object) -> None:
+        self.card_row.hide()
+        self.ctx.nudge_sync()
+        self.saved.setText(_("The card is saved for next time."))
+        self.saved.setAccessibleName(self.saved.text())
 
     def _on_print_pdf_clicked(self) -> None:
         if self.receipt is None:
