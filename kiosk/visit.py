@@ -24,6 +24,7 @@ class VisitState(StrEnum):
     RECEIPT = "receipt"  # the payment is recorded; the receipt is shown
     QUEUE = "queue"  # staff tool: what waits for the exchange, Send now, cancel
     REPORT = "report"  # staff tool: the site reconciliation report
+    STAFF = "staff"  # staff tool: staff accounts (add, unlock, remove)
 
 
 class VisitFlowError(KioskError):
@@ -32,6 +33,8 @@ class VisitFlowError(KioskError):
     code = "visit_flow"
 
 
+# Staff tools, opened between members.
+TOOLS = (VisitState.QUEUE, VisitState.REPORT, VisitState.STAFF)
 # The member's own pages, opened from the member screen and closed back to it.
 MEMBER_PAGES = (VisitState.METHODS,)
 
@@ -93,16 +96,15 @@ class Visit:
 
     def open_tool(self, tool: VisitState) -> None:
         """Open a staff tool (the queue or the report) between members."""
-        if tool not in (VisitState.QUEUE, VisitState.REPORT):
+        if tool not in TOOLS:
             raise VisitFlowError(state=str(tool))
-        self._require(VisitState.FIND_MEMBER, VisitState.QUEUE, VisitState.REPORT)
+        self._require(VisitState.FIND_MEMBER, *TOOLS)
         self.state = tool
 
     def back(self) -> None:
         """One step back: from paying or a member page to the member, from the member or a
         tool to the search."""
-        self._require(VisitState.PAYING, VisitState.MEMBER, VisitState.QUEUE, VisitState.REPORT,
-                      *MEMBER_PAGES)
+        self._require(VisitState.PAYING, VisitState.MEMBER, *TOOLS, *MEMBER_PAGES)
         if self.state is VisitState.PAYING or self.state in MEMBER_PAGES:
             self.state = VisitState.MEMBER
         else:

@@ -60,6 +60,7 @@ from ui.screens.receipt import ReceiptScreen
 from ui.screens.report import ReportScreen
 from ui.screens.search import SearchScreen
 from ui.screens.sign_in import SignInScreen
+from ui.screens.staff import StaffScreen
 from ui.screens.welcome import WelcomeScreen
 from ui.theme import Appearance
 
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.receipt = ReceiptScreen(ctx)
         self.queue = QueueScreen(ctx)
         self.methods = MethodsScreen(ctx)
+        self.staff = StaffScreen(ctx)
         self.report = ReportScreen(ctx)
         self.deadline_banner = label("banner")
         self.deadline_banner.hide()
@@ -115,6 +117,7 @@ class MainWindow(QMainWindow):
             VisitState.RECEIPT: self.receipt,
             VisitState.QUEUE: self.queue,
             VisitState.METHODS: self.methods,
+            VisitState.STAFF: self.staff,
             VisitState.REPORT: self.report,
         }
         self.stack = QStackedWidget()
@@ -163,6 +166,8 @@ class MainWindow(QMainWindow):
         self.receipt.sig_shown.connect(self.update_member_display)
         self.search.sig_queue_requested.connect(self._on_search_queue_requested)
         self.search.sig_report_requested.connect(self._on_search_report_requested)
+        self.search.sig_staff_requested.connect(self._on_search_staff_requested)
+        self.staff.sig_back_requested.connect(self._on_back_requested)
         self.queue.sig_back_requested.connect(self._on_back_requested)
         self.report.sig_back_requested.connect(self._on_back_requested)
 
@@ -248,6 +253,10 @@ class MainWindow(QMainWindow):
 
     def _on_search_queue_requested(self) -> None:
         self.visit.open_tool(VisitState.QUEUE)
+        self._show_state()
+
+    def _on_search_staff_requested(self) -> None:
+        self.visit.open_tool(VisitState.STAFF)
         self._show_state()
 
     def _on_search_report_requested(self) -> None:
@@ -393,6 +402,7 @@ class MainWindow(QMainWindow):
         self.search.reset()
         self.member.clear()
         self.methods.clear()
+        self.staff.clear()
         self.payment.account = None
         self.receipt.clear()
         self.timeout_warning.hide()

@@ -131,6 +131,10 @@ def walk(window: MainWindow, app: QApplication, runner: TaskRunner, worker: Sync
     window._on_search_member_chosen("M-100001")
     _settle(app, runner, lambda: window.member.account is not None)
     at_step("member")
+    window._on_member_methods_requested()
+    _settle(app, runner)
+    at_step("methods")
+    window._on_back_requested()
     window.member._on_pay_clicked()
     _settle(app, runner)
     at_step("payment")
@@ -174,6 +178,10 @@ def walk(window: MainWindow, app: QApplication, runner: TaskRunner, worker: Sync
     window._on_search_report_requested()
     _settle(app, runner, lambda: window.report.table.rowCount() > 0)
     at_step("report")
+    window._on_back_requested()
+    window._on_search_staff_requested()
+    _settle(app, runner, lambda: window.staff.table.rowCount() > 0)
+    at_step("staff")
 
 
 def main() -> int:

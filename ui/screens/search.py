@@ -7,13 +7,14 @@ debounced and each search runs off the UI thread; only the newest answer is show
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from kiosk.domain.members import display_phone
 from kiosk.i18n import _, format_date, isolate, ngettext
 from kiosk.services.members import MemberHit, search_members
 from ui.context import ScreenContext
 from ui.screens.base import Screen, button, label, line_edit
+from ui.widgets.flow import FlowLayout
 
 DEBOUNCE_MS = 150
 
@@ -25,6 +26,8 @@ class SearchScreen(Screen):
     """The navigator opened the queue of payments waiting for the exchange."""
     sig_report_requested = Signal()
     """The navigator opened the closing report."""
+    sig_staff_requested = Signal()
+    """Staff accounts."""
 
     def __init__(self, ctx: ScreenContext) -> None:
         super().__init__(ctx)
@@ -38,6 +41,7 @@ class SearchScreen(Screen):
         self.primary = self.open_button
         self.queue_button = button("syncing")
         self.report_button = button("receipt")
+        self.staff_button = button("member")
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
@@ -46,11 +50,11 @@ class SearchScreen(Screen):
         for widget in (self.hint, self.query, self.error, self.count, self.results):
             self.layout_.addWidget(widget)
         self.layout_.addWidget(self.open_button, alignment=Qt.AlignmentFlag.AlignLeft)
-        tools = QHBoxLayout()  # staff tools on their own row, so large text still fits
-        tools.addWidget(self.queue_button)
-        tools.addWidget(self.report_button)
-        tools.addStretch(1)
-        self.layout_.addLayout(tools)
+        tools = QWidget()  # staff tools on their own rows, wrapping when the text is large
+        flow = FlowLayout(tools, spacing=16)
+        for widget in (self.queue_button, self.report_button, self.staff_button):
+            flow.addWidget(widget)
+        self.layout_.addWidget(tools)
         self._connect_signals()
         self.retranslate_ui()
 
@@ -63,6 +67,7 @@ class SearchScreen(Screen):
         self.open_button.clicked.connect(self._on_open_clicked)
         self.queue_button.clicked.connect(self.sig_queue_requested.emit)
         self.report_button.clicked.connect(self.sig_report_requested.emit)
+        self.staff_button.clicked.connect(self.sig_staff_requested.emit)
 
     def retranslate_ui(self) -> None:
         self.heading.setText(_("Find the member"))
@@ -78,6 +83,8 @@ class SearchScreen(Screen):
         self.queue_button.setAccessibleName(_("Payments waiting for the exchange"))
         self.report_button.setText(_("Closing report"))
         self.report_button.setAccessibleName(_("Closing report"))
+        self.staff_button.setText(_("Staff accounts"))
+        self.staff_button.setAccessibleName(_("Staff accounts"))
         self._show_hits(self._hits)
 
     def on_shown(self) -> None:
