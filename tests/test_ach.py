@@ -38,7 +38,7 @@ from kiosk.domain.ach import (
 from kiosk.domain.limits import OfflineLimits
 from kiosk.domain.money import Money
 from kiosk.domain.payments import PaymentStatus, validate_amount
-from kiosk.domain.staff import Role, StaffSession
+from kiosk.domain.staff import OFFLINE_OVERRIDE
 from kiosk.errors import KioskError, ValidationError
 from kiosk.logs import RedactingFilter, redact
 from kiosk.services import cache
@@ -54,6 +54,7 @@ from kiosk.services.receipts import get_receipt
 from kiosk.settings import Settings
 from sync.sandbox import demo_data
 from sync.sandbox.server import SandboxProcess
+from tests.test_queue_rules import approval
 from tests.test_sync import free_port, make_core, make_worker, navigator_ctx
 
 MEMBER = "M-100001"  # past due: two open invoices
@@ -248,13 +249,12 @@ def test_offline_limits_apply_and_a_supervisor_may_override(core: Core) -> None:
     with pytest.raises(KioskError) as refused:
         take(core, 5000, connectivity=offline, limits=limits)
     assert (refused.value.code, counts(core)) == ("offline_limit", before)
-    supervisor = StaffSession(username="sup", display_name="Sup", role=Role.SUPERVISOR,
-                              signed_in_at=core.clock.now())
+    supervisor = approval(core, OFFLINE_OVERRIDE)
     taken = take(core, 5000, connectivity=offline, limits=limits, override_by=supervisor)
     row = core.vault.call(lambda c: c.execute(
         "SELECT offline, override_by FROM payments WHERE payment_id = ?",
         (taken.payment_id,)).fetchone())
-    assert (row["offline"], row["override_by"]) == (1, "sup")
+    assert (row["offline"], row["override_by"]) == (1, supervisor.username)
 
 
 def test_the_authorization_is_kept_unchanged_for_two_years(core: Core) -> None:

@@ -4,6 +4,7 @@ reconciliation report, and the delivery policy's answer table."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 
 import pyotp
@@ -14,7 +15,13 @@ from kiosk.connectivity import Connectivity
 from kiosk.domain.limits import OfflineLimits, QueuedPayments, breaches
 from kiosk.domain.money import Money
 from kiosk.domain.payments import PaymentStatus
-from kiosk.domain.staff import Role, StaffSession
+from kiosk.domain.staff import (
+    CANCEL_PAYMENT,
+    OFFLINE_OVERRIDE,
+    STEP_UP_VALID,
+    Role,
+    StaffSession,
+)
 from kiosk.errors import AuthError, PaymentDeclinedError
 from kiosk.outbox import OutboxState
 from kiosk.outbox.outcome import Action
@@ -76,6 +83,19 @@ def navigator(core: Core, role: Role = Role.NAVIGATOR) -> StaffSession:
                         signed_in_at=core.clock.now())
 
 
+_APPROVERS = itertools.count(1)
+
+
+def approval(core: Core, purpose: str, role: Role = Role.SUPERVISOR) -> StaffSession:
+    """A real step-up for `purpose` by a newly added staff member of `role`."""
+    enrolled = enroll_staff(EnrollStaff(username=f"approver.{next(_APPROVERS)}",
+                                        display_name="Approver", password="long enough password",
+                                        role=role), vault=core.vault, clock=core.clock)
+    return step_up(SignIn(username=enrolled.username, password="long enough password",
+                          code=pyotp.TOTP(enrolled.totp_secret).at(core.clock.now())),
+                   vault=core.vault, clock=core.clock, purpose=purpose)
+
+
 def pay(core: Core, member_id: str, cents: int, *, offline: bool = False,
         override: StaffSession | None = None,
         limits: OfflineLimits | None = None) -> PaymentTaken:
@@ -122,14 +142,37 @@ def test_a_supervisor_override_is_recorded_and_a_navigator_cannot_override(
     tight = OfflineLimits(per_payment=Money(cents=100_00))
     with pytest.raises(AuthError):
         pay(stocked, "M-1", 150_00, offline=True, override=navigator(stocked), limits=tight)
-    taken = pay(stocked, "M-1", 150_00, offline=True,
-                override=navigator(stocked, Role.SUPERVISOR), limits=tight)
+    approver = approval(stocked, OFFLINE_OVERRIDE)
+    taken = pay(stocked, "M-1", 150_00, offline=True, override=approver, limits=tight)
     row = stocked.vault.call(lambda c: c.execute(
         "SELECT override_by, offline FROM payments WHERE payment_id = ?",
         (taken.payment_id,)).fetchone())
-    assert tuple(row) == ("supervisor.x", 1)
+    assert tuple(row) == (approver.username, 1)
     actions = stocked.vault.call(lambda c: [r[0] for r in c.execute("SELECT action FROM audit")])
     assert "offline_limit.override" in actions
+
+
+def test_only_a_fresh_step_up_for_this_very_action_approves_it(stocked: Core,
+                                                                 clock: FakeClock) -> None:
+    tight = OfflineLimits(per_payment=Money(cents=100_00))
+    signed_in = navigator(stocked, Role.SUPERVISOR)  # signed in, but did not approve anything
+    for_cancel = approval(stocked, CANCEL_PAYMENT)
+    stale = approval(stocked, OFFLINE_OVERRIDE)
+    clock.advance(STEP_UP_VALID.total_seconds() + 1)
+    before = stocked.vault.call(lambda c: c.execute("SELECT COUNT(*) FROM payments").fetchone())
+    for session in (signed_in, for_cancel, stale):
+        with pytest.raises(AuthError) as refused:
+            pay(stocked, "M-1", 150_00, offline=True, override=session, limits=tight)
+        assert refused.value.code == "step_up_required"
+    taken = pay(stocked, "M-1", 20_00)
+    for session in (signed_in, approval(stocked, OFFLINE_OVERRIDE)):
+        with pytest.raises(AuthError) as refused:
+            cancel_payment(taken.payment_id, reason="member changed mind", by=session,
+                           vault=stocked.vault, clock=stocked.clock)
+        assert refused.value.code == "step_up_required"
+    after = stocked.vault.call(lambda c: c.execute("SELECT COUNT(*) FROM payments").fetchone())
+    assert after[0] == before[0] + 1  # only the small payment; nothing was cancelled
+    assert queue_entries(vault=stocked.vault)[-1].payment_id == taken.payment_id
 
 
 def test_step_up_needs_a_fresh_code_and_a_supervisor(core: Core, clock: FakeClock) -> None:
@@ -188,7 +231,7 @@ def test_a_supervisor_cancels_a_never_sent_payment_with_a_reason(stocked: Core) 
         cancel_payment(taken.payment_id, reason="member changed mind", by=navigator(stocked),
                        vault=stocked.vault, clock=stocked.clock)
     cancel_payment(taken.payment_id, reason="member changed mind",
-                   by=navigator(stocked, Role.SUPERVISOR), vault=stocked.vault,
+                   by=approval(stocked, CANCEL_PAYMENT), vault=stocked.vault,
                    clock=stocked.clock)
     row = stocked.vault.call(lambda c: c.execute(
         "SELECT p.status, p.cancel_reason, o.state FROM payments p JOIN outbox o"
@@ -203,7 +246,7 @@ def test_a_payment_that_was_ever_sent_cannot_be_cancelled(stocked: Core) -> None
     stocked.vault.write(lambda c: c.execute("UPDATE outbox SET attempts = 1"))
     with pytest.raises(CancelRefusedError):
         cancel_payment(taken.payment_id, reason="member changed mind",
-                       by=navigator(stocked, Role.SUPERVISOR), vault=stocked.vault,
+                       by=approval(stocked, CANCEL_PAYMENT), vault=stocked.vault,
                        clock=stocked.clock)
 
 

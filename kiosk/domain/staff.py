@@ -66,6 +66,23 @@ def stepped_up_for(session: StaffSession, purpose: str, now: dt.datetime) -> boo
     return session.step_up_for == purpose and session_valid(session, now)
 
 
+# What a step-up approves, named in the approving session (`StaffSession.step_up_for`).
+OFFLINE_OVERRIDE = "offline_override"  # an offline payment beyond a limit
+CANCEL_PAYMENT = "cancel"  # cancelling a queued payment that was never sent
+
+
+def approval_refusal(session: StaffSession, purpose: str, now: dt.datetime,
+                     minimum: Role = Role.SUPERVISOR) -> str | None:
+    """Why `session` may not approve `purpose` at `now`, as an error code; None when it may.
+    An approval is a fresh step-up for exactly this purpose by someone of at least `minimum`:
+    the navigator's own sign-in, or an approval given for something else, is not one."""
+    if not at_least(session.role, minimum):
+        return "supervisor_required" if minimum is Role.SUPERVISOR else "administrator_required"
+    if not stepped_up_for(session, purpose, now):
+        return "step_up_required"
+    return None
+
+
 def lockout_until(failures: int, now: dt.datetime) -> dt.datetime | None:
     """After `failures` consecutive failed sign-ins: no wait before the third, then
     2^(n-3) seconds (at most a minute), and from the tenth a 30-minute lock."""

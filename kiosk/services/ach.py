@@ -43,7 +43,7 @@ from kiosk.domain.limits import OfflineLimits
 from kiosk.domain.members import months_covered, payment_deadline
 from kiosk.domain.money import Money, total
 from kiosk.domain.payments import PaymentStatus, validate_amount
-from kiosk.domain.staff import Role, StaffSession
+from kiosk.domain.staff import OFFLINE_OVERRIDE, StaffSession, approval_refusal
 from kiosk.errors import AuthError, NotFoundError
 from kiosk.services import audit
 from kiosk.services.members import _read_account, get_account
@@ -293,8 +293,9 @@ def _check_offline(cmd: TakeAchPayment, *, vault: Vault, limits: OfflineLimits,
         return
     if cmd.override_by is None:
         raise OfflineLimitError(limits=broken)
-    if cmd.override_by.role not in (Role.SUPERVISOR, Role.ADMINISTRATOR):
-        raise AuthError(code="supervisor_required")
+    refused = approval_refusal(cmd.override_by, OFFLINE_OVERRIDE, now)
+    if refused:
+        raise AuthError(code=refused)
 
 
 def take_ach_payment(

@@ -36,7 +36,7 @@ from kiosk.domain.payments import (
     TerminalResult,
     validate_amount,
 )
-from kiosk.domain.staff import Role, StaffSession
+from kiosk.domain.staff import OFFLINE_OVERRIDE, StaffSession, approval_refusal
 from kiosk.errors import AuthError, KioskError, NotFoundError, PaymentDeclinedError
 from kiosk.services import audit
 from kiosk.services.members import MemberAccount, _read_account, get_account
@@ -459,8 +459,9 @@ def _check_offline(cmd: TakeCardPayment, *, vault: Vault, limits: OfflineLimits,
         return
     if cmd.override_by is None:
         raise OfflineLimitError(limits=broken)
-    if cmd.override_by.role not in (Role.SUPERVISOR, Role.ADMINISTRATOR):
-        raise AuthError(code="supervisor_required")
+    refused = approval_refusal(cmd.override_by, OFFLINE_OVERRIDE, now)
+    if refused:
+        raise AuthError(code=refused)
 
 
 def take_card_payment(

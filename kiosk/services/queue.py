@@ -11,7 +11,7 @@ from typing import Any
 from kiosk.clock import Clock, from_iso, to_iso
 from kiosk.domain.money import Money
 from kiosk.domain.payments import PaymentStatus
-from kiosk.domain.staff import Role, StaffSession
+from kiosk.domain.staff import CANCEL_PAYMENT, StaffSession, approval_refusal
 from kiosk.errors import AuthError, KioskError, NotFoundError
 from kiosk.outbox import OutboxState
 from kiosk.services import audit
@@ -124,9 +124,10 @@ def cancel_payment(payment_id: str, *, reason: str, by: StaffSession, vault: Vau
     The card was charged at the terminal, so the screen tells the supervisor to refund it
     there. Raises CancelRefusedError once any attempt was made (the exchange may hold it).
     """
-    if by.role not in (Role.SUPERVISOR, Role.ADMINISTRATOR):
-        raise AuthError(code="supervisor_required")
+    now = clock.now()
+    refused = approval_refusal(by, CANCEL_PAYMENT, now)
+    if refused:
+        raise AuthError(code=refused)
     if len(reason.strip()) < 5:
         raise KioskError(code="cancel_reason_missing")
-    now = clock.now()
     vault.write(lambda conn: _cancel(conn, payment_id, reason.strip(), by, now))

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QRadioButton, QVBoxLayout, QWidget
 
 from kiosk.domain.money import Money, parse_amount
-from kiosk.domain.staff import StaffSession
+from kiosk.domain.staff import OFFLINE_OVERRIDE, StaffSession
 from kiosk.errors import KioskError
 from kiosk.i18n import _, format_money, in_language
 from kiosk.services.members import MemberAccount
@@ -240,7 +240,7 @@ class PaymentScreen(Screen):
 
     def _on_override_clicked(self) -> None:
         dialog = StepUpDialog(
-            self.ctx, title=_("Approve an offline payment"), purpose="offline_override",
+            self.ctx, title=_("Approve an offline payment"), purpose=OFFLINE_OVERRIDE,
             explanation=_("The exchange cannot be reached and this payment is over the offline "
                           "limit. A supervisor may approve it once; the approval is recorded."))
         dialog.sig_approved.connect(self._on_override_approved)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
 )
 
-from kiosk.domain.staff import StaffSession
+from kiosk.domain.staff import CANCEL_PAYMENT, StaffSession
 from kiosk.i18n import N_, _, format_date, format_money, ngettext
 from kiosk.outbox import OutboxState
 from kiosk.services.queue import QueueEntry, at_risk, cancel_payment, queue_entries
@@ -148,7 +148,7 @@ class QueueScreen(Screen):
         if entry is None:
             return
         dialog = StepUpDialog(
-            self.ctx, title=_("Cancel a payment"), purpose="cancel", ask_reason=True,
+            self.ctx, title=_("Cancel a payment"), purpose=CANCEL_PAYMENT, ask_reason=True,
             explanation=_("Cancel payment {receipt} of {amount}? It was never sent to the "
                           "exchange. A supervisor must approve and give a reason.").format(
                 receipt=entry.receipt_number, amount=format_money(entry.amount)))
