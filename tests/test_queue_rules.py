@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -18,6 +19,7 @@ from kiosk.domain.payments import PaymentStatus
 from kiosk.domain.staff import (
     CANCEL_PAYMENT,
     OFFLINE_OVERRIDE,
+    REPORT_EXPORT,
     STEP_UP_VALID,
     Role,
     StaffSession,
@@ -41,7 +43,13 @@ from kiosk.services.queue import (
     is_urgent,
     queue_entries,
 )
-from kiosk.services.reports import ReportState, report_csv, site_report
+from kiosk.services.reports import (
+    ReportState,
+    export_report,
+    report_csv,
+    site_report,
+    write_csv,
+)
 from kiosk.terminal.sandbox import Scenario
 from sync import policy
 from sync.batch import UnreadableBatch, lookup_answer, split_batch_answer
@@ -325,3 +333,25 @@ def test_a_lookup_answer_gives_the_stored_answer_or_none_while_processing() -> N
     assert done is not None and done.status == 201 and b"confirmation_number" in done.body
     assert lookup_answer(Answer(status=200, headers={}, body=(
         b'{"idempotency_key":"k","state":"processing","status_code":null,"body":null}'))) is None
+
+
+def test_a_report_is_saved_only_with_a_fresh_approval_and_the_export_is_audited(
+        stocked: Core, tmp_path: Path) -> None:
+    pay(stocked, "M-1", 20_00)
+    report = site_report(NOW.date() - dt.timedelta(days=1), NOW.date() + dt.timedelta(days=1),
+                         tz="UTC", vault=stocked.vault)
+    target = tmp_path / "out" / "report.csv"
+    for session in (navigator(stocked), navigator(stocked, Role.SUPERVISOR),
+                    approval(stocked, CANCEL_PAYMENT)):
+        with pytest.raises(AuthError):
+            export_report(report, "csv", lambda: write_csv(report, target), by=session,
+                          vault=stocked.vault, clock=stocked.clock)
+    assert not target.exists()
+    approver = approval(stocked, REPORT_EXPORT)
+    saved = export_report(report, "csv", lambda: write_csv(report, target), by=approver,
+                          vault=stocked.vault, clock=stocked.clock)
+    assert saved == target and ",20.00,USD," in target.read_text()
+    assert list(target.parent.iterdir()) == [target]  # no partial file left behind
+    row = stocked.vault.call(lambda c: c.execute(
+        "SELECT actor, subject FROM audit WHERE action = 'report.exported'").fetchone())
+    assert tuple(row) == (approver.username, "report.csv")

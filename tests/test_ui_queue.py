@@ -129,7 +129,8 @@ def test_a_supervisor_cancels_a_never_sent_payment_from_the_queue(
     assert tuple(row) == ("cancelled", "sup.lead", "cancelled")
 
 
-def test_closing_report_saves_csv_and_pdf(kiosk: Kiosk, qtbot: QtBot) -> None:
+def test_closing_report_saves_csv_and_pdf_once_a_supervisor_approves(
+        kiosk: Kiosk, qtbot: QtBot, supervisor: StaffEnrolled) -> None:
     sign_in(kiosk, qtbot)
     open_member(kiosk, qtbot, "M-100001")
     take_offline_payment(kiosk, qtbot, "9.00")
@@ -142,9 +143,19 @@ def test_closing_report_saves_csv_and_pdf(kiosk: Kiosk, qtbot: QtBot) -> None:
     texts = [report.table.item(r, c).text() for r in range(report.table.rowCount())
              for c in range(4)]
     assert "$9.00" in texts and "Navigator: demo.navigator" in texts
-    qtbot.mouseClick(report.csv, Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(report.pdf, Qt.MouseButton.LeftButton)
     folder = kiosk.core.settings.data_dir / "reports"
+    qtbot.mouseClick(report.csv, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(report.step_up.isVisible, timeout=5000)
+    assert not folder.exists()  # nothing leaves the vault before a supervisor approves
+    approve(qtbot, report.step_up, supervisor)
+    qtbot.waitUntil(lambda: "Saved as" in report.saved.text(), timeout=5000)
+    qtbot.mouseClick(report.pdf, Qt.MouseButton.LeftButton)  # the same approval still holds
+    qtbot.waitUntil(lambda: any(folder.glob("*.pdf")), timeout=5000)
     csv_file = next(folder.glob("*.csv"))
     assert ",9.00,USD," in csv_file.read_text()
     assert next(folder.glob("*.pdf")).read_bytes().startswith(b"%PDF")
+    exports = kiosk.core.vault.call(lambda c: c.execute(
+        "SELECT actor, subject FROM audit WHERE action = 'report.exported' ORDER BY id"
+    ).fetchall())
+    assert [(r[0], r[1].rsplit(".", 1)[1]) for r in exports] == [("sup.lead", "csv"),
+                                                                  ("sup.lead", "pdf")]

@@ -69,6 +69,7 @@ def stepped_up_for(session: StaffSession, purpose: str, now: dt.datetime) -> boo
 # What a step-up approves, named in the approving session (`StaffSession.step_up_for`).
 OFFLINE_OVERRIDE = "offline_override"  # an offline payment beyond a limit
 CANCEL_PAYMENT = "cancel"  # cancelling a queued payment that was never sent
+REPORT_EXPORT = "report.export"  # saving a report outside the vault
 
 
 def approval_refusal(session: StaffSession, purpose: str, now: dt.datetime,

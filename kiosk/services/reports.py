@@ -8,13 +8,18 @@ import csv
 import datetime as dt
 import io
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kiosk.clock import from_iso, to_iso
+from kiosk.clock import Clock, from_iso, to_iso
 from kiosk.domain.money import Money
+from kiosk.domain.staff import REPORT_EXPORT, StaffSession, approval_refusal
+from kiosk.errors import AuthError
+from kiosk.services import audit
 from kiosk.store.vault import Vault
 
 
@@ -129,3 +134,28 @@ def report_csv(report: SiteReport) -> str:
                          f"{line.amount.as_decimal():.2f}", line.amount.currency,
                          line.confirmation_number])
     return buffer.getvalue()
+
+
+def export_report(report: SiteReport, kind: str, write: Callable[[], Path], *,
+                  by: StaffSession, vault: Vault, clock: Clock) -> Path:
+    """Save the report outside the vault once a supervisor approved it: `by` is a fresh
+    step-up for REPORT_EXPORT. `write` makes the file (CSV here, PDF in the UI) and returns
+    where it went; the export is audited only once the file exists. Raises AuthError with
+    the refusal's code, and nothing is written."""
+    refused = approval_refusal(by, REPORT_EXPORT, clock.now())
+    if refused:
+        raise AuthError(code=refused)
+    path = write()
+    vault.write(lambda conn: audit.record(
+        conn, at=clock.now(), actor=by.username, action="report.exported", subject=path.name,
+        detail=f"{kind} {report.first_day}..{report.last_day}"))
+    return path
+
+
+def write_csv(report: SiteReport, path: Path) -> Path:
+    """The report as CSV at `path` (folders made as needed), written whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(report_csv(report), encoding="utf-8")
+    partial.replace(path)
+    return path

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
@@ -20,9 +22,19 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
 )
 
+from kiosk.domain.staff import REPORT_EXPORT, StaffSession, stepped_up_for
+from kiosk.errors import KioskError
 from kiosk.i18n import N_, _, format_date, format_money
-from kiosk.services.reports import ReportState, SiteReport, Tally, report_csv, site_report
+from kiosk.services.reports import (
+    ReportState,
+    SiteReport,
+    Tally,
+    export_report,
+    site_report,
+    write_csv,
+)
 from ui.context import ScreenContext
+from ui.dialogs.step_up import StepUpDialog
 from ui.printing import save_html_pdf
 from ui.screens.base import Screen, button, label
 
@@ -51,6 +63,7 @@ class ReportScreen(Screen):
     def __init__(self, ctx: ScreenContext) -> None:
         super().__init__(ctx)
         self.report: SiteReport | None = None
+        self.approval: StaffSession | None = None  # a supervisor's approval to save reports
         self.first, self.last = QDateEdit(), QDateEdit()
         for edit in (self.first, self.last):
             edit.setCalendarPopup(True)
@@ -153,16 +166,50 @@ class ReportScreen(Screen):
         return self.ctx.core.settings.data_dir / "reports" / name
 
     def _on_csv_clicked(self) -> None:
-        if self.report is None:
-            return
-        path = self._path("csv")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(report_csv(self.report), encoding="utf-8")
-        self._say_saved(path)
+        if self.report is not None:
+            report, path = self.report, self._path("csv")
+            self._export("csv", lambda: write_csv(report, path))
 
     def _on_pdf_clicked(self) -> None:
-        if self.report is None:
+        if self.report is not None:
+            self._export("pdf", self._write_pdf)
+
+    def _export(self, kind: str, write: Callable[[], Path]) -> None:
+        """Save once a supervisor approves; one approval covers both files for five minutes."""
+        core = self.ctx.core
+        approval = self.approval
+        if approval is not None and stepped_up_for(approval, REPORT_EXPORT, core.clock.now()):
+            self._save(kind, write, approval)
             return
+        dialog = StepUpDialog(self.ctx, title=_("Save the closing report"),
+                              purpose=REPORT_EXPORT,
+                              explanation=_("A report leaves the encrypted vault when it is "
+                                            "saved, so a supervisor approves. The export is "
+                                            "recorded."))
+        dialog.sig_approved.connect(lambda session, _reason: self._save(kind, write, session))
+        self.step_up = dialog
+        dialog.open()
+
+    def _save(self, kind: str, write: Callable[[], Path], by: StaffSession) -> None:
+        assert self.report is not None
+        self.approval = by
+        self.clear_error()
+        core = self.ctx.core
+        try:
+            path = export_report(self.report, kind, write, by=by, vault=core.vault,
+                                 clock=core.clock)
+        except KioskError as error:
+            self.show_error(error)
+            return
+        except OSError:
+            self.show_error(_("The report could not be saved: the disk may be full or the "
+                              "reports folder is not writable. Ask the site lead to check the "
+                              "kiosk's storage, then try again."))
+            return
+        self._say_saved(path)
+
+    def _write_pdf(self) -> Path:
+        assert self.report is not None
         report = self.report
         title = _("Closing report, {first} to {last}").format(
             first=format_date(report.first_day), last=format_date(report.last_day))
@@ -174,7 +221,11 @@ class ReportScreen(Screen):
                         for h in (_("Group"), _("State"), _("Count"), _("Total")))
         body = (f"<h1>{html.escape(title)}</h1><p>{html.escape(self.ctx.core.settings.site_name)}"
                 f"</p><table cellpadding='4'><tr>{heads}</tr>{cells}</table>")
-        self._say_saved(save_html_pdf(body, self._path("pdf"), title))
+        return save_html_pdf(body, self._path("pdf"), title)
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt's name
+        self.approval = None  # an approval is for this visit to the report only
+        super().hideEvent(event)
 
     def _say_saved(self, path: Path) -> None:
         self.saved.setText(_("Saved as {path}").format(path=str(path)))
