@@ -4,7 +4,7 @@ full, like words in a paragraph. Used where a row of controls must survive large
 from __future__ import annotations
 
 from PySide6.QtCore import QMargins, QPoint, QRect, QSize, Qt
-from PySide6.QtWidgets import QLayout, QLayoutItem, QWidget
+from PySide6.QtWidgets import QLayout, QLayoutItem, QStyle, QWidget
 
 
 class FlowLayout(QLayout):
@@ -68,6 +68,9 @@ class FlowLayout(QLayout):
         return [row for row in rows if row]
 
     def _arrange(self, rect: QRect, *, place: bool) -> int:
+        """Lay the rows out left to right, then mirror them for a right-to-left language."""
+        owner = self.parentWidget()
+        direction = owner.layoutDirection() if owner else Qt.LayoutDirection.LeftToRight
         y = rect.y()
         for row in self._rows(rect.width()):
             height = max(size.height() for _item, size in row)
@@ -75,7 +78,7 @@ class FlowLayout(QLayout):
             x = rect.x() + (rect.width() - row_width if self._align_right else 0)
             for item, size in row:
                 if place:
-                    item.setGeometry(QRect(QPoint(x, y), size))
+                    item.setGeometry(QStyle.visualRect(direction, rect, QRect(QPoint(x, y), size)))
                 x += size.width() + self._spacing
             y += height + self._spacing
         return max(0, y - rect.y() - self._spacing)
