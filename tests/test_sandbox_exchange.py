@@ -49,6 +49,7 @@ CONTRACT_FIELDS = {
         "gross_premium_cents",
         "deductible_cents",
         "oop_max_cents",
+        "copays",
     },
     "member": {
         "member_id",
@@ -63,6 +64,12 @@ CONTRACT_FIELDS = {
         "preferred_language",
         "coverage_start",
         "status",
+        "address",
+        "profile_version",
+        "covered_people",
+        "coverage_end",
+        "plan_effective",
+        "preferences",
     },
     "invoice": {
         "invoice_id",
@@ -86,6 +93,22 @@ CONTRACT_FIELDS = {
         "return_code",
         "returned_at",
         "hosted_payment_id",
+        "refunded_at",
+        "refunded_cents",
+        "last4",
+        "dispute_id",
+    },
+    "dispute": {
+        "dispute_id",
+        "member_id",
+        "reason",
+        "amount_cents",
+        "payment_ids",
+        "status",
+        "escalated",
+        "messages",
+        "attachments",
+        "updated_at",
     },
 }
 
@@ -764,7 +787,8 @@ def test_batch_operation_that_fails_is_rolled_back_alone(tmp_path: Path) -> None
 
     assert [o.answer.status_code for o in outcomes] == [201, 500, 201]
     assert json.loads(outcomes[1].answer.body)["code"] == "internal_error"
-    assert [p["member_id"] for p in store.ledger()] == ["M-100003", "M-100004"]
+    kiosk_payments = [p for p in store.ledger() if p["kiosk_id"] == "K-ROLLBACK"]
+    assert [p["member_id"] for p in kiosk_payments] == ["M-100003", "M-100004"]
     assert store_invoices(store, "M-100001") == invoices_before
     assert store.operation(keys[1]) is None, "the failed operation's key stays free for a retry"
 

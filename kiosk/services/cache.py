@@ -2,10 +2,18 @@
 
 The sync worker fetches pages of changes and hands each page here; the page and the new cursor
 are stored in one transaction, so a crash never skips or half-applies a page.
+
+Plans and members may carry the account fields of contract v1.1 (copays; address, profile
+version, people covered, coverage end, plan start, preferences); an older exchange sends none
+of them and the kiosk keeps their defaults. Payments are kept as the member's history, and
+disputes (kind `dispute`) bring the exchange's status and messages. A member whose plan
+changes while an automatic payment is tied to the old plan gets that payment flagged.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +24,8 @@ from kiosk.domain.members import fold_for_search, phone_digits
 from kiosk.errors import KioskError
 from kiosk.services import audit
 from kiosk.store.vault import Vault
+
+log = logging.getLogger(__name__)
 
 CURSOR_KEY = "changes_cursor"
 
@@ -57,6 +67,25 @@ def _upsert_plan(conn: Any, d: Mapping[str, Any]) -> None:
          _cents(d, "gross_premium_cents"), _cents(d, "deductible_cents"),
          _cents(d, "oop_max_cents")),
     )
+    conn.execute("UPDATE plans SET copays = ? WHERE plan_id = ?",
+                 (json.dumps(_copays(d.get("copays"))), d["plan_id"]))
+
+
+def _copays(value: Any) -> list[dict[str, Any]]:
+    """The plan's main copays, each {service, copay_cents, coinsurance_percent,
+    after_deductible}; entries that do not have that shape are left out, not refused."""
+    if not isinstance(value, list):
+        return []
+    kept = []
+    for item in value:
+        if not isinstance(item, Mapping) or not isinstance(item.get("service"), str):
+            continue
+        copay, percent = item.get("copay_cents"), item.get("coinsurance_percent")
+        kept.append({"service": item["service"],
+                     "copay_cents": copay if isinstance(copay, int) else None,
+                     "coinsurance_percent": percent if isinstance(percent, int) else None,
+                     "after_deductible": item.get("after_deductible") is True})
+    return kept
 
 
 _MEMBER_TEXT = ("member_id", "first_name", "last_name", "date_of_birth", "phone", "email",
@@ -64,6 +93,44 @@ _MEMBER_TEXT = ("member_id", "first_name", "last_name", "date_of_birth", "phone"
 
 
 def _upsert_member(conn: Any, d: Mapping[str, Any]) -> None:
+    before = conn.execute("SELECT plan_id FROM members WHERE member_id = ?",
+                          (d.get("member_id"),)).fetchone()
+    _upsert_member_core(conn, d)
+    _store_member_account(conn, d)
+    if before is not None and before["plan_id"] != d["plan_id"]:
+        _flag_autopays(conn, str(d["member_id"]), new_plan=str(d["plan_id"]))
+
+
+def _optional(d: Mapping[str, Any], name: str, kind: type) -> Any:
+    value = d.get(name)
+    return value if isinstance(value, kind) else None
+
+
+def _store_member_account(conn: Any, d: Mapping[str, Any]) -> None:
+    """The additive account fields; an absent one keeps the column's default."""
+    address, prefs = _optional(d, "address", dict), _optional(d, "preferences", dict)
+    version = d.get("profile_version")
+    conn.execute(
+        "UPDATE members SET address = ?, profile_version = ?, covered_people = ?,"
+        " coverage_end = ?, plan_effective = ?, preferences = ? WHERE member_id = ?",
+        (json.dumps(address) if address else None,
+         version if isinstance(version, int) and not isinstance(version, bool) else 0,
+         json.dumps(_optional(d, "covered_people", list) or []),
+         _optional(d, "coverage_end", str), _optional(d, "plan_effective", str),
+         json.dumps(prefs) if prefs else None, d["member_id"]))
+
+
+def _flag_autopays(conn: Any, member_id: str, *, new_plan: str) -> None:
+    """Automatic payments still tied to the member's old plan wait for a decision: move to the
+    new plan or cancel (kiosk.services.autopay). Until then the kiosk never sets up another."""
+    flagged = conn.execute(
+        "UPDATE autopays SET plan_changed = 1 WHERE member_id = ? AND plan_id <> ?"
+        " AND status IN ('active', 'paused')", (member_id, new_plan)).rowcount
+    if flagged:
+        log.info("%d automatic payment(s) tied to an old plan now wait for a decision", flagged)
+
+
+def _upsert_member_core(conn: Any, d: Mapping[str, Any]) -> None:
     values: list[str | int] = [_text(d, name) for name in _MEMBER_TEXT]
     folded = fold_for_search(f"{d['first_name']} {d['last_name']}")
     values += [_cents(d, "aptc_cents"), _cents(d, "net_premium_cents"), folded,
@@ -101,10 +168,11 @@ def upsert_invoice(conn: Any, d: Mapping[str, Any]) -> None:
 
 
 def _apply_payment(conn: Any, d: Mapping[str, Any]) -> None:
-    """Payments in the feed are the exchange's history; local payments are confirmed through
-    the outbox answer. What the feed alone brings is a return: the member's bank sent an ACH
-    payment back (`status` returned, a Nacha `return_code`). It is stored on the local
-    payment, once; a payment this kiosk never took is left to the exchange."""
+    """Payments in the feed are the exchange's history, kept as such (`exchange_payments`);
+    local payments are confirmed through the outbox answer. What the feed alone brings to a
+    local payment is a return: the member's bank sent an ACH payment back (`status` returned,
+    a Nacha `return_code`). It is stored on the local payment, once."""
+    _store_history(conn, d)
     code = d.get("return_code") or ""
     if not code:
         return
@@ -119,11 +187,47 @@ def _apply_payment(conn: Any, d: Mapping[str, Any]) -> None:
                      subject=payment_id, detail=code)
 
 
+def _store_history(conn: Any, d: Mapping[str, Any]) -> None:
+    refunded = d.get("refunded_cents")
+    conn.execute(
+        "INSERT OR REPLACE INTO exchange_payments (payment_id, member_id, amount_cents, status,"
+        " method, confirmation_number, kiosk_id, received_at, return_code, returned_at,"
+        " refunded_at, refunded_cents, last4, dispute_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (_text(d, "payment_id"), _text(d, "member_id"), _cents(d, "amount_cents"),
+         _text(d, "status"), _text(d, "method"), _text(d, "confirmation_number"),
+         _text(d, "kiosk_id"), _text(d, "received_at"), d.get("return_code") or "",
+         _optional(d, "returned_at", str), _optional(d, "refunded_at", str),
+         refunded if isinstance(refunded, int) else 0, _optional(d, "last4", str) or "",
+         _optional(d, "dispute_id", str) or ""))
+
+
+def _apply_dispute(conn: Any, d: Mapping[str, Any]) -> None:
+    """The exchange's status and messages for a dispute; one filed elsewhere is added."""
+    dispute_id, messages = _text(d, "dispute_id"), d.get("messages", [])
+    payment_ids = d.get("payment_ids", [])
+    if not isinstance(messages, list) or not isinstance(payment_ids, list):
+        raise BadChangeError(field="messages")
+    updated = _text(d, "updated_at")
+    conn.execute(
+        "INSERT INTO disputes (dispute_id, member_id, reason, amount_cents, currency,"
+        " description, status, messages, escalated, exchange_state, created_at, updated_at,"
+        " navigator) VALUES (?,?,?,?,'USD','',?,?,?,'synced',?,?,'')"
+        " ON CONFLICT (dispute_id) DO UPDATE SET status = excluded.status,"
+        " messages = excluded.messages, updated_at = excluded.updated_at,"
+        " escalated = max(disputes.escalated, excluded.escalated)",
+        (dispute_id, _text(d, "member_id"), _text(d, "reason"), _cents(d, "amount_cents"),
+         _text(d, "status"), json.dumps(messages), int(d.get("escalated") is True), updated,
+         updated))
+    conn.executemany("INSERT OR IGNORE INTO dispute_payments (dispute_id, payment_id)"
+                     " VALUES (?, ?)", [(dispute_id, str(p)) for p in payment_ids])
+
+
 _APPLIERS: dict[str, Callable[[Any, Mapping[str, Any]], None]] = {
     "plan": _upsert_plan,
     "member": _upsert_member,
     "invoice": upsert_invoice,
     "payment": _apply_payment,
+    "dispute": _apply_dispute,
 }
 
 

@@ -2,7 +2,9 @@
 
 The sync worker claims due rows here, sends them, and hands back an `Outcome` per row. Recording
 an outcome updates the outbox row and the business record it belongs to (for example the
-payment and the member's invoices) in the same transaction.
+payment and the member's invoices) in the same transaction. A payment's confirmation also
+queues, in that transaction, the confirmation message on the member's chosen channel
+(`kiosk.services.receipt_delivery`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from kiosk.clock import Clock, to_iso
 from kiosk.domain.payments import PaymentStatus
 from kiosk.outbox import OutboxItem, OutboxState, QueueSummary
 from kiosk.outbox.outcome import Action, Outcome
-from kiosk.services import audit, methods
+from kiosk.services import (
+    audit,
+    autopay,
+    disputes,
+    methods,
+    preferences,
+    profile,
+    receipt_delivery,
+)
 from kiosk.services.cache import BadChangeError, upsert_invoice
 from kiosk.store.vault import Vault
 
@@ -62,6 +72,7 @@ def _confirm_payment(conn: Any, item: OutboxItem, answer: Any, now: str) -> None
         " WHERE payment_id = ?",
         (PaymentStatus.CONFIRMED, number, now, item.subject_id),
     )
+    receipt_delivery.queue_confirmation(conn, item, now)
 
 
 def _payment_needs_attention(conn: Any, item: OutboxItem) -> None:
@@ -74,10 +85,20 @@ def _payment_needs_attention(conn: Any, item: OutboxItem) -> None:
 _ON_CONFIRMED: dict[str, Callable[[Any, OutboxItem, Any, str], None]] = {
     "payment": _confirm_payment,  # card and ACH payments alike
     methods.OUTBOX_KIND: methods.on_change_confirmed,
+    profile.OUTBOX_KIND: profile.on_change_confirmed,
+    preferences.OUTBOX_KIND: preferences.on_change_confirmed,
+    autopay.OUTBOX_KIND: autopay.on_change_confirmed,
+    disputes.OUTBOX_KIND: disputes.on_change_confirmed,
+    receipt_delivery.OUTBOX_KIND: receipt_delivery.on_delivery_confirmed,
 }
 _ON_REFUSED: dict[str, Callable[[Any, OutboxItem], None]] = {
     "payment": _payment_needs_attention,
     methods.OUTBOX_KIND: methods.on_change_refused,
+    profile.OUTBOX_KIND: profile.on_change_refused,
+    preferences.OUTBOX_KIND: preferences.on_change_refused,
+    autopay.OUTBOX_KIND: autopay.on_change_refused,
+    disputes.OUTBOX_KIND: disputes.on_change_refused,
+    receipt_delivery.OUTBOX_KIND: receipt_delivery.on_delivery_refused,
 }
 
 

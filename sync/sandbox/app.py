@@ -21,7 +21,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from . import openapi, pay_routes
+from . import account_routes, openapi, pay_routes
 from .batch import submit_batch
 from .config import SandboxConfig
 from .deps import Authenticated, Exchange
@@ -57,6 +57,12 @@ A payment's method is a card read at the kiosk's terminal or an ACH debit the me
 in person. PayPal and Venmo are paid through hosted links (`/v1/hosted-payments`) the member
 opens on their phone; a paid link becomes a payment on the ledger and in the changes feed.
 Saved payment methods change through `POST /v1/payment-methods`, idempotent like payments.
+
+The member's account changes the same way: contact details (`POST /v1/profile-changes`, with
+422 `profile_conflict` when a field changed at the exchange meanwhile), communication
+preferences, automatic and scheduled payments, disputes with attachments, and receipts sent by
+email, text or mail. The feed carries disputes (kind `dispute`) and every payment of the
+member's history, made anywhere.
 """
 
 
@@ -86,9 +92,11 @@ def create_app(db_path: Path, *, config: SandboxConfig) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(_contract)
     app.include_router(pay_routes.contract)
+    app.include_router(account_routes.contract)
     app.include_router(pay_routes.member_pages)
     app.include_router(_sandbox)
     app.include_router(pay_routes.sandbox)
+    app.include_router(account_routes.sandbox)
     return app
 
 

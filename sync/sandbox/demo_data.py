@@ -28,10 +28,12 @@ from __future__ import annotations
 import logging
 import random
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
+from . import demo_account
 from .billing import InvoiceStatus, MemberStatus, OpenInvoice, member_status
 
 logger = logging.getLogger(__name__)
@@ -60,8 +62,8 @@ class Plan:
     oop_max_cents: int
 
     def as_data(self) -> dict[str, object]:
-        """The record in the contract's shape."""
-        return asdict(self)
+        """The record in the contract's shape, with its main copays (v1.1)."""
+        return {**asdict(self), "copays": demo_account.copays(self.metal_level)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,14 +82,25 @@ class Member:
     preferred_language: str
     coverage_start: date
     status: MemberStatus
+    # The account fields of contract v1.1 (see demo_account).
+    address: dict[str, str] = field(default_factory=dict)
+    covered_people: tuple[dict[str, str], ...] = ()
+    coverage_end: date | None = None
+    plan_effective: date | None = None
+    profile_version: int = 1
 
     def as_data(self) -> dict[str, object]:
-        """The record in the contract's shape: dates as YYYY-MM-DD, status as its value."""
+        """The record in the contract's shape: dates as YYYY-MM-DD, status as its value;
+        no preferences until the member chooses them."""
         data = asdict(self)
         data.update(
             date_of_birth=self.date_of_birth.isoformat(),
             coverage_start=self.coverage_start.isoformat(),
             status=self.status.value,
+            covered_people=list(self.covered_people),
+            coverage_end=self.coverage_end.isoformat() if self.coverage_end else None,
+            plan_effective=self.plan_effective.isoformat() if self.plan_effective else None,
+            preferences=None,
         )
         return data
 
@@ -129,6 +142,8 @@ class DemoData:
     plans: tuple[Plan, ...]
     members: tuple[Member, ...]
     invoices: tuple[Invoice, ...]
+    payments: tuple[dict[str, Any], ...] = ()  # past payments made anywhere, in feed shape
+    disputes: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -359,10 +374,24 @@ def generate(*, seed: int, members: int, today: date) -> DemoData:
         for index in range(members)
     ]
     logger.debug("generated %d demo members from seed %d", members, seed)
+    payments, disputes = demo_account.history(
+        [_history_member(member, invoices) for member, invoices in built], today
+    )
     return DemoData(
         plans=PLANS,
         members=tuple(member for member, _ in built),
         invoices=tuple(invoice for _, invoices in built for invoice in invoices),
+        payments=payments,
+        disputes=disputes,
+    )
+
+
+def _history_member(member: Member, invoices: list[Invoice]) -> demo_account.HistoryMember:
+    return demo_account.HistoryMember(
+        member_id=member.member_id,
+        net_premium_cents=member.net_premium_cents,
+        coverage_start=member.coverage_start,
+        paid_by_month={i.coverage_month: i.amount_paid_cents for i in invoices},
     )
 
 
@@ -450,7 +479,22 @@ def _build_member(
         coverage_start=_add_months(_month_start(today), 1 - profile.months_enrolled),
         status=member_status(open_ones, today=today),
     )
-    return member, invoices
+    return _with_account(member, number, today), invoices
+
+
+def _with_account(member: Member, number: int, today: date) -> Member:
+    """The member with an address, the people covered and the coverage year's dates."""
+    start = member.coverage_start
+    year_end = date(max(today.year, start.year), 12, 31)
+    return replace(
+        member,
+        address=demo_account.address(number, member.phone),
+        covered_people=tuple(
+            demo_account.covered_people(number, member.first_name, member.last_name)
+        ),
+        coverage_end=year_end,
+        plan_effective=max(start, date(year_end.year, 1, 1)),
+    )
 
 
 def _net_premium(profile: _Profile) -> int:

@@ -1,7 +1,9 @@
 """One payment request under its Idempotency-Key, as steps that run inside a transaction the
 caller has opened: check the key, claim it, parse the body, settle (post and store the answer).
-A change to a saved payment method (`POST /v1/payment-methods`) takes the same steps with its
-own parser and poster (`OPERATIONS`), so it too can come alone or in a batch.
+A change to a saved payment method (`POST /v1/payment-methods`) and each account change
+(profile, preferences, automatic payments, disputes, receipts: `account.OPERATIONS`) take the
+same steps with their own parser and poster (`OPERATIONS`), so they too can come alone or in a
+batch.
 
 `POST /v1/payments` (`payments.py`) and each operation of `POST /v1/batch` (`batch.py`) take
 exactly these steps in this order, so a key sent alone and later in a batch, or the other way
@@ -26,7 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import methods, posting
+from . import account, methods, posting
 from .models import PaymentRequest
 from .posting import StoredAnswer, rejection_answer, stamp
 from .problems import describe_errors
@@ -163,6 +165,7 @@ def _settle_payment(
 OPERATIONS: dict[str, Callable[..., StoredAnswer]] = {
     PAYMENTS_PATH: _settle_payment,
     methods.PATH: _settle_change,
+    **account.OPERATIONS,
 }
 """How the body of a request to each idempotent path is parsed, applied and answered."""
 

@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from stdnum.us import rtn
 
+from .account_models import DisputeData
+
 _STRICT = ConfigDict(strict=True, frozen=True, extra="ignore")
 MAX_BATCH_OPERATIONS = 100
 
@@ -121,6 +123,26 @@ class PlanData(BaseModel):
     gross_premium_cents: int
     deductible_cents: int
     oop_max_cents: int
+    copays: list[CopayData] = Field(
+        default_factory=list,
+        description="Main copays (v1.1, may be absent): primary_care, specialist, urgent_care, "
+        "emergency_room, generic_drugs ...",
+    )
+
+
+class CopayData(BaseModel):
+    """What the member pays for one kind of care."""
+
+    service: str = Field(examples=["primary_care", "specialist", "urgent_care", "generic_drugs"])
+    copay_cents: int | None = Field(description="A fixed copay; null when coinsurance applies.")
+    coinsurance_percent: int | None = Field(description="A share of the cost; null for a copay.")
+    after_deductible: bool
+
+
+class CoveredPersonData(BaseModel):
+    first_name: str
+    last_name: str
+    relationship: Literal["self", "spouse", "child", "other"]
 
 
 class MemberData(BaseModel):
@@ -138,6 +160,19 @@ class MemberData(BaseModel):
     preferred_language: str = Field(examples=["en", "es", "vi"])
     coverage_start: str = Field(description="YYYY-MM-DD")
     status: Literal["binder_due", "active", "grace"]
+    # Account fields of contract v1.1: an older exchange sends none of them.
+    address: dict[str, str] | None = Field(
+        default=None, description="line1, line2, city, state, zip (v1.1)."
+    )
+    profile_version: int = Field(default=0, description="Grows with each contact change (v1.1).")
+    covered_people: list[CoveredPersonData] = Field(default_factory=list, description="(v1.1)")
+    coverage_end: str | None = Field(default=None, description="YYYY-MM-DD (v1.1)")
+    plan_effective: str | None = Field(
+        default=None, description="YYYY-MM-DD: when the current plan began (v1.1)."
+    )
+    preferences: dict[str, object] | None = Field(
+        default=None, description="Communication preferences; null until chosen (v1.1)."
+    )
 
 
 class InvoiceData(BaseModel):
@@ -161,7 +196,7 @@ class PaymentData(BaseModel):
     member_id: str
     amount_cents: int
     confirmation_number: str
-    status: Literal["confirmed", "returned"]
+    status: Literal["confirmed", "returned", "refunded", "disputed"]
     kiosk_id: str
     received_at: str = Field(description="ISO 8601 UTC")
     method: Literal["card", "ach", "paypal", "venmo"]
@@ -170,15 +205,19 @@ class PaymentData(BaseModel):
     hosted_payment_id: str | None = Field(
         description="The hosted link it was paid through (PayPal, Venmo); null otherwise."
     )
+    refunded_at: str | None = Field(default=None, description="ISO 8601 UTC (v1.1).")
+    refunded_cents: int = Field(default=0, description="(v1.1)")
+    last4: str = Field(default="", description="Of the card or account, when known (v1.1).")
+    dispute_id: str = Field(default="", description="The dispute about it, if any (v1.1).")
 
 
 class Change(BaseModel):
     """One record in the changes feed, carrying the whole current record to upsert."""
 
     seq: int
-    kind: Literal["plan", "member", "invoice", "payment"]
+    kind: Literal["plan", "member", "invoice", "payment", "dispute"]
     id: str
-    data: PlanData | MemberData | InvoiceData | PaymentData
+    data: PlanData | MemberData | InvoiceData | PaymentData | DisputeData
 
 
 class ChangesPage(BaseModel):
@@ -228,7 +267,10 @@ class BatchOperation(BaseModel):
 
     idempotency_key: str = Field(description="The request's Idempotency-Key, a uuid4.")
     method: Literal["POST"]
-    path: Literal["/v1/payments", "/v1/payment-methods"]
+    path: Literal[
+        "/v1/payments", "/v1/payment-methods", "/v1/profile-changes", "/v1/preferences",
+        "/v1/autopays", "/v1/disputes", "/v1/receipt-deliveries",
+    ]
     body: str = Field(
         description="The exact request body as a string; its UTF-8 bytes are what a single "
         "request would carry, and what the key's SHA-256 is taken of."

@@ -13,6 +13,15 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic.json_schema import models_json_schema
 
+from .account_models import (
+    AutopayChange,
+    EscalateDispute,
+    FileDispute,
+    PreferencesChange,
+    ProfileChange,
+    ProfileConflictProblem,
+    ReceiptDeliveryRequest,
+)
 from .models import (
     AddMethod,
     BatchRequest,
@@ -92,6 +101,26 @@ def hosted_request_body() -> dict[str, Any]:
     }
 
 
+_ACCOUNT_MODELS = (ProfileChange, PreferencesChange, AutopayChange, FileDispute,
+                   EscalateDispute, ReceiptDeliveryRequest)
+
+
+def account_body(model: str) -> dict[str, Any]:
+    """The `requestBody` of an account change route; `DisputeChange` is file or escalate."""
+    schema: dict[str, Any] = {"$ref": REF_TEMPLATE.format(model=model)}
+    if model == "DisputeChange":
+        refs = {"file": "FileDispute", "escalate": "EscalateDispute"}
+        schema = {"oneOf": [{"$ref": REF_TEMPLATE.format(model=m)} for m in refs.values()],
+                  "discriminator": {"propertyName": "action", "mapping": {
+                      a: REF_TEMPLATE.format(model=m) for a, m in refs.items()}}}
+    return {
+        "required": True,
+        "description": "One change. The kiosk stores these bytes and sends them unchanged on "
+        "every retry; the exchange compares their SHA-256.",
+        "content": {"application/json": {"schema": schema}},
+    }
+
+
 def complete(document: dict[str, Any]) -> None:
     """Add the hand-read models and drop FastAPI's 422 validation answers, which the exchange
     never sends: it answers invalid parameters with 400 `invalid_request`."""
@@ -102,7 +131,9 @@ def complete(document: dict[str, Any]) -> None:
             (BatchRequest, "validation"),
             (HostedPaymentRequest, "validation"),
             *((model, "validation") for model in _METHOD_CHANGES),
+            *((model, "validation") for model in _ACCOUNT_MODELS),
             (Problem, "serialization"),
+            (ProfileConflictProblem, "serialization"),
         ],
         ref_template=REF_TEMPLATE,
     )

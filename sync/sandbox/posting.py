@@ -157,15 +157,14 @@ def rejection_answer(code: str, detail: str) -> StoredAnswer:
 
 
 def kiosk_seq_used(conn: sqlite3.Connection, kiosk_id: str, kiosk_seq: int) -> bool:
-    """Whether a payment or a payment-method change already came with this kiosk sequence."""
+    """Whether a payment, a payment-method change or an account change already came with
+    this kiosk sequence."""
     return exists(
         conn,
         "SELECT 1 FROM payments WHERE kiosk_id = ? AND kiosk_seq = ?"
-        " UNION ALL SELECT 1 FROM method_changes WHERE kiosk_id = ? AND kiosk_seq = ?",
-        kiosk_id,
-        kiosk_seq,
-        kiosk_id,
-        kiosk_seq,
+        " UNION ALL SELECT 1 FROM method_changes WHERE kiosk_id = ? AND kiosk_seq = ?"
+        " UNION ALL SELECT 1 FROM account_changes WHERE kiosk_id = ? AND kiosk_seq = ?",
+        *(kiosk_id, kiosk_seq) * 3,
     )
 
 
@@ -274,6 +273,10 @@ def _record_payment(
         "return_code": "",
         "returned_at": None,
         "hosted_payment_id": payment.hosted_payment_id,
+        "refunded_at": None,
+        "refunded_cents": 0,
+        "last4": "",
+        "dispute_id": "",
     }
     applied = [
         {"invoice_id": a.invoice_id, "amount_cents": a.amount_cents}

@@ -135,6 +135,71 @@ PROBLEMS: dict[str, ProblemKind] = {
         when="The member paid before the link could be cancelled; read the link for its "
         "payment.",
     ),
+    "profile_conflict": ProblemKind(
+        status=422,
+        title="Changed at the exchange meanwhile",
+        when="A field of a profile change was changed at the exchange since the kiosk read it, "
+        "to a value that is neither the kiosk's old nor its new one. Nothing was applied; the "
+        "answer lists `conflicts` (field, base_value, kiosk_value, exchange_value) and the "
+        "`profile` as the exchange holds it. Not to be retried: a person chooses. Stored "
+        "under the key and replayed.",
+    ),
+    "unknown_payment": ProblemKind(
+        status=400,
+        title="Payment unknown",
+        when="A payment_id is not one of the member's payments on the exchange's ledger. "
+        "Stored under the key and replayed.",
+    ),
+    "unknown_autopay": ProblemKind(
+        status=400,
+        title="Automatic payment unknown",
+        when="The member has no automatic payment with this autopay_id. Stored and replayed.",
+    ),
+    "autopay_id_reused": ProblemKind(
+        status=422,
+        title="Automatic payment id already used",
+        when="An automatic payment with this autopay_id was already set up. Stored and "
+        "replayed.",
+    ),
+    "autopay_exists": ProblemKind(
+        status=422,
+        title="A recurring automatic payment exists",
+        when="The member already has a recurring automatic payment (active, paused or waiting "
+        "for a plan decision); a second could pay a month twice. Stored and replayed.",
+    ),
+    "autopay_closed": ProblemKind(
+        status=400,
+        title="Automatic payment cancelled",
+        when="The automatic payment was cancelled; only a cancel is answered. Stored and "
+        "replayed.",
+    ),
+    "plan_mismatch": ProblemKind(
+        status=400,
+        title="Not the member's current plan",
+        when="plan_id of a set-up or a move is not the member's current plan. Stored and "
+        "replayed.",
+    ),
+    "dispute_id_reused": ProblemKind(
+        status=422,
+        title="Dispute id already used",
+        when="A dispute with this dispute_id was already filed. Stored and replayed.",
+    ),
+    "unknown_dispute": ProblemKind(
+        status=400,
+        title="Dispute unknown",
+        when="The member has no dispute with this dispute_id. Stored and replayed.",
+    ),
+    "dispute_resolved": ProblemKind(
+        status=400,
+        title="Dispute already resolved",
+        when="The dispute was resolved for the member; there is nothing to escalate.",
+    ),
+    "attachment_invalid": ProblemKind(
+        status=400,
+        title="Attachment not valid",
+        when="An attachment's decoded size or SHA-256 differs from what it states, or its "
+        "first bytes are not those of its media type. Stored and replayed.",
+    ),
     "internal_error": ProblemKind(
         status=500, title="Exchange error", when="Something failed inside the exchange."
     ),

@@ -19,15 +19,16 @@ from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from . import hosted, idempotency, methods, posting
+from . import account, hosted, idempotency, methods, posting
 from .demo_data import DemoData
 from .idempotency import Claim, Outcome
 from .models import PaymentRequest
 from .posting import StoredAnswer, stamp
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -117,6 +118,70 @@ CREATE TABLE IF NOT EXISTS payment_methods (
     status TEXT NOT NULL CHECK (status IN ('active', 'removed')),
     is_default INTEGER NOT NULL,
     updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS account_changes (
+    idempotency_key TEXT PRIMARY KEY,
+    kiosk_id TEXT NOT NULL,
+    kiosk_seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    UNIQUE (kiosk_id, kiosk_seq)
+);
+CREATE TABLE IF NOT EXISTS autopays (
+    autopay_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    plan_id TEXT NOT NULL,
+    method_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'paused', 'cancelled', 'completed')),
+    plan_changed INTEGER NOT NULL DEFAULT 0,
+    schedule TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+-- One run of an automatic payment per day at most: the exchange never charges a day twice.
+CREATE TABLE IF NOT EXISTS autopay_runs (
+    autopay_id TEXT NOT NULL REFERENCES autopays (autopay_id),
+    run_on TEXT NOT NULL,
+    payment_id TEXT NOT NULL,
+    PRIMARY KEY (autopay_id, run_on)
+);
+CREATE TABLE IF NOT EXISTS disputes (
+    dispute_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dispute_attachments (
+    attachment_id TEXT PRIMARY KEY,
+    dispute_id TEXT NOT NULL REFERENCES disputes (dispute_id),
+    filename TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    content BLOB NOT NULL
+);
+-- Messages the exchange "sent" (receipts, confirmations) and payment reminders, for tests.
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    to_address TEXT NOT NULL,
+    language TEXT NOT NULL,
+    payment_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reminders (
+    id INTEGER PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    invoice_id TEXT NOT NULL,
+    due_date TEXT NOT NULL,
+    days_before INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    to_address TEXT NOT NULL,
+    language TEXT NOT NULL,
+    sent_on TEXT NOT NULL,
+    UNIQUE (member_id, invoice_id, days_before)
 );
 CREATE TABLE IF NOT EXISTS method_changes (
     idempotency_key TEXT PRIMARY KEY,
@@ -343,6 +408,19 @@ class ExchangeStore:
         with closing(self._connect()) as conn:
             return methods.methods_of(conn, member_id)
 
+    # -- the account (sync/sandbox/account_sandbox.py) ------------------------------------------
+
+    def write_with(self, action: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `action` in one write transaction (`BEGIN IMMEDIATE ... COMMIT`)."""
+        with self._write() as conn:
+            return action(conn)
+
+    def read_with(self, action: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `action` on a connection of its own, with rows as `sqlite3.Row`."""
+        with closing(self._connect()) as conn:
+            conn.row_factory = sqlite3.Row
+            return action(conn)
+
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; every write says BEGIN IMMEDIATE.
         conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
@@ -406,10 +484,29 @@ def _seed(conn: sqlite3.Connection, demo: DemoData) -> None:
         posting.save_member(conn, member.as_data())
         for invoice_data in invoices_by_member.get(member.member_id, []):
             posting.save_invoice(conn, invoice_data)
+    for payment in demo.payments:
+        _seed_payment(conn, payment)
+    for dispute in demo.disputes:
+        account.save_dispute(conn, dispute)
     conn.execute("INSERT INTO meta (name, value) VALUES ('seeded_at', datetime('now'))")
     logger.info(
-        "seeded %d plans, %d members, %d invoices",
+        "seeded %d plans, %d members, %d invoices, %d past payments",
         len(demo.plans),
         len(demo.members),
         len(demo.invoices),
+        len(demo.payments),
     )
+
+
+def _seed_payment(conn: sqlite3.Connection, data: dict[str, Any]) -> None:
+    """A past payment made anywhere: on the ledger (under a key no kiosk sends) and in the feed.
+    It paid what the demo invoices already show as paid, so nothing is applied again."""
+    conn.execute(
+        "INSERT INTO payments (payment_id, idempotency_key, member_id, amount_cents, credit_cents,"
+        " applied, confirmation_number, status, kiosk_id, kiosk_seq, received_at, method,"
+        " return_code, returned_at) VALUES (?, ?, ?, ?, 0, '[]', ?, ?, ?, NULL, ?, ?, ?, ?)",
+        (data["payment_id"], f"demo:{data['payment_id']}", data["member_id"],
+         data["amount_cents"], data["confirmation_number"], data["status"], data["kiosk_id"],
+         data["received_at"], data["method"], data["return_code"], data["returned_at"]),
+    )
+    posting.publish(conn, "payment", data["payment_id"], data)
