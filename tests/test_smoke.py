@@ -41,4 +41,5 @@ def test_a_vault_without_its_key_stops_with_a_clear_error(tmp_path: Path) -> Non
     (tmp_path / "vault.keys.json").unlink()
     second = run_kiosk("--smoke", data_dir=tmp_path)
     assert second.returncode == 1
-    assert "vault_key_missing" in second.stderr
+    assert "the file that protects its key is missing" in second.stderr  # what and what next
+    assert "Call a supervisor" in second.stderr and "[vault_key_missing]" in second.stderr

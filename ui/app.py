@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from kiosk import logs
 from kiosk.bootstrap import Core, build_core
@@ -27,7 +27,8 @@ from kiosk.demo import (
     ensure_demo_staff,
     seconds_left,
 )
-from kiosk.i18n import set_language
+from kiosk.errors import KioskError
+from kiosk.i18n import _, set_language
 from kiosk.settings import Settings, load_settings
 from kiosk.terminal import CardTerminal
 from kiosk.terminal.sandbox import SandboxTerminal
@@ -37,6 +38,7 @@ from ui import theme
 from ui.bridge import SyncBridge
 from ui.context import ScreenContext
 from ui.demo_terminal import DemoTerminal, InProcessDemo, ProcessDemo
+from ui.errors import message_for
 from ui.main_window import MainWindow
 from ui.tasks import TaskRunner
 
@@ -106,7 +108,10 @@ def run(*, data_dir: Path, demo: bool, smoke: bool, kiosk_mode: bool = False) ->
         terminal = _real_terminal(settings)
     core: Core | None = None
     try:
-        core = build_core(settings, terminal=terminal)
+        try:
+            core = build_core(settings, terminal=terminal)
+        except KioskError as exc:
+            return _start_failed(exc, smoke=smoke)
         if demo_terminal is None and isinstance(core.terminal, SandboxTerminal):
             demo_terminal = InProcessDemo(core.terminal)
         return _run_window(app, core, smoke=smoke, demo_terminal=demo_terminal)
@@ -116,6 +121,20 @@ def run(*, data_dir: Path, demo: bool, smoke: bool, kiosk_mode: bool = False) ->
         for process in (sandbox, terminal_process):
             if process is not None:
                 process.stop()
+
+
+def _start_failed(error: KioskError, *, smoke: bool) -> int:
+    """The kiosk cannot start (its storage stays closed): say why and what to do, on the
+    console and, with a display, in a window the site lead can read."""
+    text = message_for(error)
+    log.error("the kiosk could not start: %s", error.code)
+    print(f"{text} [{error.code}]", file=sys.stderr)  # the code helps support
+    if not smoke:
+        box = QMessageBox(QMessageBox.Icon.Critical, _("The kiosk cannot start"), text)
+        box.setAccessibleName(_("The kiosk cannot start"))
+        box.setAccessibleDescription(text)
+        box.exec()
+    return 1
 
 
 def _backup_timer(app: QApplication, core: Core, runner: TaskRunner) -> QTimer:

@@ -153,6 +153,119 @@ _MESSAGES: dict[str, str] = {
     ),
 }
 
+# The member's account: contact details, preferences, automatic payments, disputes, receipts.
+_MESSAGES.update({
+    "zip_invalid": N_("Type the ZIP code as 5 digits, or 5 digits, a dash and 4 more."),
+    "state_invalid": N_("Choose the state from the list."),
+    "line1_invalid": N_("Type the street address (at most 100 characters)."),
+    "line2_invalid": N_("The second address line is too long. Shorten it."),
+    "city_invalid": N_("Type the city (at most 100 characters)."),
+    "email_invalid": N_("That email address does not look right. Check it with the member, "
+                        "for example name@example.com."),
+    "profile_unchanged": N_("Nothing was changed. Edit a field first, then save."),
+    "change_unknown": N_("That change is no longer waiting. Open the contact details again."),
+    "conflict_unknown": N_("That difference was already settled. Open the contact details "
+                           "again."),
+    "conflict_choice_missing": N_("Choose which value to keep for every field shown."),
+    "plan_unknown": N_("The member's plan is not yet in this kiosk. Try again after the "
+                       "kiosk is back online."),
+    "preference_kinds_incomplete": N_("Choose how the member wants each kind of message."),
+    "channel_needs_email": N_("There is no email address on file. Add one under Contact "
+                              "details, or choose another way."),
+    "channel_needs_phone": N_("There is no phone number on file. Add one under Contact "
+                              "details, or choose another way."),
+    "channel_needs_address": N_("There is no mailing address on file. Add one under Contact "
+                                "details, or choose another way."),
+    "language_invalid": N_("Choose a language from the list."),
+    "reminder_day_invalid": N_("A reminder can be sent from 30 days before the due date up to "
+                               "the due date itself."),
+    "reminders_too_many": N_("Choose at most five reminders."),
+    "autopay_amount_invalid": N_("Type an amount above $0.00 and at most $100,000.00. A "
+                                 "one-time payment needs an amount."),
+    "autopay_date_invalid": N_("Choose a date from tomorrow up to one year ahead."),
+    "autopay_day_invalid": N_("Choose a day of the month from 1 to 31. In shorter months the "
+                              "payment runs on the last day."),
+    "autopay_exists": N_("This member already has an automatic payment. Change that one "
+                         "instead of adding another."),
+    "autopay_unknown": N_("That automatic payment is not on this kiosk."),
+    "autopay_closed": N_("That automatic payment was cancelled and cannot be changed. Set up "
+                         "a new one."),
+    "autopay_state": N_("That automatic payment cannot do this now. Look at its state."),
+    "autopay_needs_decision": N_("The member's plan changes soon. First decide what happens "
+                                 "to the automatic payment."),
+    "autopay_plan_unchanged": N_("The automatic payment is already for the new plan."),
+    "dispute_payments_missing": N_("Choose the payment or payments the question is about."),
+    "dispute_description_invalid": N_("Describe what went wrong in at least 10 characters "
+                                      "(at most 2,000)."),
+    "dispute_amount_invalid": N_("The amount must be more than $0.00 and at most what the "
+                                 "chosen payments came to, {most}."),
+    "payment_already_disputed": N_("One of these payments already has an open question. "
+                                   "Follow that one instead."),
+    "dispute_unknown": N_("That dispute is not on this kiosk."),
+    "escalation_refused": N_("This dispute cannot be escalated now: it is already escalated "
+                             "or closed."),
+    "attachment_empty": N_("That file is empty. Choose another."),
+    "attachment_too_large": N_("That file is larger than 10 MB. Choose a smaller one or take a "
+                               "new photo."),
+    "attachment_type_invalid": N_("Attach a PDF, JPEG or PNG file."),
+    "attachments_too_many": N_("Attach at most {most} files."),
+    "attachment_unknown": N_("That file is not on this kiosk."),
+    "channel_invalid": N_("Choose email or text message."),
+    "terminal_in_progress": N_("The card reader is still busy with this payment. Wait for it "
+                               "to finish."),
+    "terminal_answer_invalid": N_("The card reader gave an answer the kiosk could not read. "
+                                  "Do not charge again. Look at the card reader's screen and "
+                                  "call a supervisor."),
+    "attempt_unknown": N_("That card reader attempt is not on this kiosk."),
+    # Start-up: the vault key and its protection (the kiosk shows these before any screen).
+    "vault_device_key_missing": N_(
+        "This kiosk's device key is missing ({place}), so its secure storage stays closed. "
+        "Nothing was changed. A supervisor can open it with the recovery passphrase: "
+        "python -m kiosk keys recover."),
+    "vault_device_key_unreadable": N_(
+        "This kiosk's device key is damaged, so its secure storage stays closed. Nothing was "
+        "changed. A supervisor can open it with the recovery passphrase: "
+        "python -m kiosk keys recover."),
+    "vault_device_key_wrong": N_(
+        "This kiosk's device key does not fit its secure storage. Nothing was changed. A "
+        "supervisor can open it with the recovery passphrase: python -m kiosk keys recover."),
+    "vault_keyring_unusable": N_(
+        "The system keyring did not keep the kiosk's key. Nothing was changed. Call support "
+        "to check the keyring service."),
+    "vault_keystore_unreadable": N_(
+        "The file that protects the kiosk's key is damaged ({path}). Nothing was changed. "
+        "Call a supervisor to restore it from a backup."),
+    "vault_key_missing": N_(
+        "The kiosk's storage exists but the file that protects its key is missing ({path}). "
+        "Nothing was changed. Call a supervisor to put it back from a backup."),
+    "vault_key_unreadable": N_(
+        "The kiosk's key file is damaged ({path}). Nothing was changed. Call a supervisor."),
+    "vault_key_wrap_failed": N_(
+        "The kiosk could not protect its key safely, so nothing was changed. Try again, or "
+        "call support."),
+    "recovery_not_set": N_(
+        "No recovery passphrase was set on this kiosk, so it cannot be recovered this way. "
+        "Restore the latest backup instead."),
+    "vault_no_cipher": N_(
+        "This installation cannot encrypt the kiosk's storage, so it will not start. Nothing "
+        "was written. Reinstall the kiosk with make run, or call support."),
+    "vault_closed": N_("The kiosk is shutting down. Start it again to continue."),
+    "settings_invalid": N_(
+        "The kiosk's settings file has a mistake, so the kiosk will not start. Call support "
+        "to correct it."),
+    # Backups (the scheduled backup and the backup commands).
+    "backup_unreadable": N_("The backup file {path} cannot be read. Choose another backup."),
+    "backup_damaged": N_("The backup file {path} is damaged or was made with another key. "
+                         "Nothing was changed. Choose an older backup."),
+    "backup_too_new": N_("The backup {path} comes from a newer version of the kiosk. Update "
+                         "the kiosk first, then restore."),
+    "backup_exists": N_("A backup named {path} already exists. Nothing was overwritten. Try "
+                        "again in a minute."),
+    "backup_failed": N_("The backup could not be made: the disk may be full. The kiosk's data "
+                        "is unchanged. Ask the site lead to free space or call support."),
+})
+_MONEY_DETAILS = {"dispute_amount_invalid": "most"}  # details given in cents
+
 _GENERIC = N_("Something went wrong. Nothing was lost. Try again, or call a supervisor.")
 _DECLINE_REASONS: dict[str, str] = {
     "insufficient_funds": N_("The bank says there is not enough money on the account."),
@@ -204,6 +317,15 @@ def reason_text(code: str) -> str:
     return _("The exchange refused it ({code}). Call support.").format(code=code)
 
 
+class _Details(dict[str, object]):
+    """An error's details for a message: a detail the error did not carry reads as "", so a
+    message never fails while an error is being shown."""
+
+    def __missing__(self, key: str) -> str:
+        log.warning("a message asked for a detail its error did not carry: %s", key)
+        return ""
+
+
 def message_for(error: Exception) -> str:
     """A translated, plain-language message for any error a service raised."""
     if not isinstance(error, KioskError):
@@ -217,6 +339,9 @@ def message_for(error: Exception) -> str:
         details["limits"] = ", ".join(_(_LIMITS.get(code, code)) for code in details["limits"])
     if "allowed" in details:
         details["allowed"] = format_money(Money(cents=int(details["allowed"])))
-    text = _(template).format(**details)
+    money = _MONEY_DETAILS.get(error.code)
+    if money and money in details:
+        details[money] = format_money(Money(cents=int(details[money])))
+    text = _(template).format_map(_Details(details))
     reason = _DECLINE_REASONS.get(str(details.get("reason", "")))
     return f"{_(reason)} {text}" if reason else text
