@@ -25,6 +25,13 @@ ICONS: dict[str, str] = {
     "help": "fa6s.circle-question",
     "delete": "fa6s.delete-left",
     "display": "fa6s.text-height",
+    "send": "fa6s.paper-plane",
+    "history": "fa6s.clock-rotate-left",
+    "coverage": "fa6s.shield-heart",
+    "contact": "fa6s.address-card",
+    "messages": "fa6s.bell",
+    "autopay": "fa6s.calendar-check",
+    "dispute": "fa6s.scale-balanced",
 }
 
 

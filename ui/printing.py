@@ -1,4 +1,5 @@
-"""Receipts as printable documents: HTML laid out by Qt and written to PDF."""
+"""Receipts as printable documents: HTML laid out by Qt, written to PDF or sent to the
+kiosk's printer."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QSizeF
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtPrintSupport import QPrinter, QPrinterInfo
 
 from kiosk.domain.ach import AchState
 from kiosk.domain.payments import PaymentStatus
@@ -108,6 +110,24 @@ def save_html_pdf(html_text: str, path: Path, title: str) -> Path:
     document.setPageSize(QSizeF(writer.width(), writer.height()))
     document.print_(writer)
     return path
+
+
+def system_printer() -> QPrinter | None:
+    """The kiosk's default printer, or None when none is set up."""
+    info = QPrinterInfo.defaultPrinter()
+    return None if info.isNull() else QPrinter(info, QPrinter.PrinterMode.HighResolution)
+
+
+def print_html(html_text: str, title: str, printer: QPrinter) -> str:
+    """Print HTML on `printer` (Letter, the same margins as the PDF); returns the printer's
+    name for the message that says where it went."""
+    printer.setPageSize(QPageSize(QPageSize.PageSizeId.Letter))
+    printer.setPageMargins(QMarginsF(18, 18, 18, 18), QPageLayout.Unit.Millimeter)
+    printer.setDocName(title)
+    document = QTextDocument()
+    document.setHtml(html_text)
+    document.print_(printer)
+    return printer.printerName() or printer.outputFileName()
 
 
 def save_pdf(receipt: Receipt, path: Path, tz: str) -> Path:
