@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from kiosk.bootstrap import Core
+from kiosk.domain.account import Channel, MessageKind, MessagePreference, Preferences
 from kiosk.domain.money import Money
 from kiosk.domain.payments import PaymentStatus
 from kiosk.errors import KioskError
@@ -23,6 +24,8 @@ from kiosk.services import hosted
 from kiosk.services.hosted import HostedProvider, HostedStatus, RequestHostedLink
 from kiosk.services.members import get_account
 from kiosk.services.payments import PaymentContext
+from kiosk.services.preferences import set_preferences
+from kiosk.services.receipt_delivery import DeliveryReason, deliveries_of
 from kiosk.services.receipts import get_receipt
 from kiosk.services.reports import ReportState, site_report
 from kiosk.settings import Settings
@@ -187,3 +190,22 @@ def test_offline_the_option_is_unavailable_with_its_reason(
     rows = kiosk.core.vault.call(lambda c: c.execute(
         "SELECT count(*) FROM hosted_payments").fetchone()[0])
     assert rows == 0
+
+
+def test_a_paid_link_sends_the_confirmation_the_member_chose(kiosk: Kiosk,
+                                                            exchange: SandboxProcess) -> None:
+    chosen = Preferences(messages=tuple(
+        MessagePreference(kind=kind, channel=Channel.SMS, language="es") for kind in MessageKind))
+    set_preferences(MEMBER, chosen, ctx=kiosk.ctx, vault=kiosk.core.vault, clock=kiosk.core.clock)
+    link = kiosk.links.create(kiosk.request(cents=2500), ctx=kiosk.ctx)
+    assert pay_on_phone(link.short_url).status_code == 200
+    paid = kiosk.links.check(link.hosted_id, ctx=kiosk.ctx).payment
+    assert paid is not None
+    sent = deliveries_of(paid.payment_id, vault=kiosk.core.vault)
+    assert [(d.channel, d.language, d.reason) for d in sent] == [
+        (Channel.SMS, "es", DeliveryReason.CONFIRMATION)]
+    kiosk.links.check(link.hosted_id, ctx=kiosk.ctx)  # checked again: still one confirmation
+    assert len(deliveries_of(paid.payment_id, vault=kiosk.core.vault)) == 1
+    kiosk.worker.run_once()
+    texts = requests.get(f"{exchange.url}/_sandbox/messages", timeout=5).json()["messages"]
+    assert [m["channel"] for m in texts if m["payment_id"] == paid.payment_id] == ["sms"]

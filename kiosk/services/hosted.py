@@ -29,7 +29,7 @@ from kiosk.domain.money import Money
 from kiosk.domain.payments import PaymentStatus, validate_amount
 from kiosk.errors import KioskError, NotFoundError
 from kiosk.outbox import OutboxState
-from kiosk.services import audit
+from kiosk.services import audit, receipt_delivery
 from kiosk.services.ach import NewPayment, insert_payment_row, receipt_number
 from kiosk.services.cache import BadChangeError, upsert_invoice
 from kiosk.services.members import get_account
@@ -345,6 +345,7 @@ def _record_paid(conn: Any, update: HostedUpdate, paid: HostedPaid, *, row: Any,
         confirmation_number=paid.confirmation_number, confirmed_at=now))
     conn.execute("UPDATE hosted_payments SET payment_id = ? WHERE hosted_id = ?",
                  (paid.payment_id, link.hosted_id))
+    receipt_delivery.queue_confirmation(conn, item, to_iso(now))  # on the member's channel
     audit.record(conn, at=now, actor=ctx.staff.username, action="payment.taken",
                  subject=paid.payment_id,
                  detail=f"{link.amount.cents} {link.amount.currency} {link.provider}")
