@@ -162,6 +162,28 @@ def format_month(month: str, language: str | None = None) -> str:
     return str(format_skeleton("yMMMM", dt.date(year, number, 1), locale=_locale(language)))
 
 
+# Codes an exchange may send for a member's language, when they are not the kiosk's own.
+_LANGUAGE_ALIASES = {"zh": "zh_Hans", "zh_cn": "zh_Hans", "zh_sg": "zh_Hans",
+                     "zh_tw": "zh_Hant", "zh_hk": "zh_Hant", "zh_mo": "zh_Hant",
+                     "fil": "tl", "tl_ph": "tl", "pes": "fa", "prs": "fa"}
+
+
+def kiosk_language(code: str) -> str | None:
+    """The kiosk's language for a language code from outside (BCP 47 or POSIX style: "vi",
+    "zh-TW", "pt_BR", "fil"), or None when the kiosk has no such language."""
+    wanted = code.strip().replace("-", "_")
+    by_lower = {c.lower(): c for c in ALL_LANGUAGES}
+    lowered = wanted.lower()
+    if lowered in by_lower:
+        return by_lower[lowered]
+    if lowered in _LANGUAGE_ALIASES:
+        return _LANGUAGE_ALIASES[lowered]
+    if lowered.startswith("zh_hant"):
+        return "zh_Hant"
+    base = lowered.split("_", 1)[0]
+    return by_lower.get(base) or _LANGUAGE_ALIASES.get(base)
+
+
 def language_name(code: str) -> str:
     """A language's name in that language itself ("Español"), for the language list."""
     from babel import Locale

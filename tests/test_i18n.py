@@ -18,6 +18,7 @@ from kiosk.i18n import (
     SOURCE_LANGUAGE,
     _,
     format_money,
+    kiosk_language,
     language_name,
     ngettext,
     set_language,
@@ -116,3 +117,13 @@ def test_languages_are_listed_by_their_own_names() -> None:
 def test_a_missing_compiled_catalog_is_compiled_in_memory(tmp_path: Path) -> None:
     translations = translator("es")
     assert translations.gettext("Sign out") == "Cerrar sesión"
+
+
+@pytest.mark.parametrize(("outside", "ours"), [
+    ("vi", "vi"), ("VI", "vi"), ("zh", "zh_Hans"), ("zh-CN", "zh_Hans"), ("zh-TW", "zh_Hant"),
+    ("zh-Hant-HK", "zh_Hant"), ("zh_Hant", "zh_Hant"), ("pt-BR", "pt"), ("es-419", "es"),
+    ("fil", "tl"), ("fa-IR", "fa"), ("ht", "ht"), ("xx", None), ("", None),
+])
+def test_a_members_language_from_the_exchange_maps_to_the_kiosks(outside: str,
+                                                                  ours: str | None) -> None:
+    assert kiosk_language(outside) == ours

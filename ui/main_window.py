@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         self.member.sig_pay_requested.connect(self._on_member_pay_requested)
         self.member.sig_back_requested.connect(self._on_back_requested)
         self.member.sig_methods_requested.connect(self._on_member_methods_requested)
+        self.member.sig_member_language_chosen.connect(self._on_member_language_chosen)
         self.methods.sig_back_requested.connect(self._on_back_requested)
         self.payment.sig_back_requested.connect(self._on_back_requested)
         self.payment.sig_payment_taken.connect(self._on_payment_payment_taken)
@@ -360,6 +361,11 @@ class MainWindow(QMainWindow):
         self.ctx.member_language = code
         self.visit.language_chosen()
         self._show_state()
+
+    def _on_member_language_chosen(self, code: str) -> None:
+        """The member's own language for what they read, sign and hear from now on."""
+        self.ctx.member_language = code
+        self.update_member_display()
 
     def _on_search_member_chosen(self, member_id: str) -> None:
         self.visit.member_chosen(member_id)

@@ -14,7 +14,17 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.domain.members import InvoiceStatus, display_phone
-from kiosk.i18n import _, format_date, format_money, format_month, isolate, ngettext
+from kiosk.i18n import (
+    LANGUAGES,
+    _,
+    format_date,
+    format_money,
+    format_month,
+    isolate,
+    kiosk_language,
+    language_name,
+    ngettext,
+)
 from kiosk.services.members import MemberAccount, get_account
 from kiosk.services.standing import standing_of
 from ui.context import ScreenContext
@@ -30,6 +40,8 @@ class MemberScreen(Screen):
     """Back to the search."""
     sig_methods_requested = Signal()
     """The member's saved payment methods."""
+    sig_member_language_chosen = Signal(str)
+    """The navigator switched the member's language to the one in the member's preferences."""
 
     def __init__(self, ctx: ScreenContext) -> None:
         super().__init__(ctx)
@@ -41,6 +53,14 @@ class MemberScreen(Screen):
         self.coverage_state = label("muted")
         self.pending = label("banner")
         self.pending.hide()
+        self.language_offer = QWidget()  # "Minh prefers Tiếng Việt. [Use Tiếng Việt for ...]"
+        self.language_note = label()
+        self.use_language = button("language")
+        offer = FlowLayout(self.language_offer, spacing=16)
+        for widget in (self.language_note, self.use_language):
+            offer.addWidget(widget)
+        self.language_offer.hide()
+        self.offered_language = ""
         self.invoices = QTableWidget(0, 4)
         self.invoices.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.invoices.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -54,8 +74,8 @@ class MemberScreen(Screen):
         flow = FlowLayout(row, spacing=16)
         for widget in (self.back, self.methods, self.pay):
             flow.addWidget(widget)
-        for widget in (self.identity, self.plan, self.coverage_state, self.standing,
-                       self.balance, self.pending, self.error,
+        for widget in (self.identity, self.language_offer, self.plan, self.coverage_state,
+                       self.standing, self.balance, self.pending, self.error,
                        self.invoices):
             self.layout_.addWidget(widget)
         self.layout_.addWidget(row)
@@ -66,6 +86,7 @@ class MemberScreen(Screen):
         self.pay.clicked.connect(self._on_pay_clicked)
         self.back.clicked.connect(self.sig_back_requested.emit)
         self.methods.clicked.connect(self.sig_methods_requested.emit)
+        self.use_language.clicked.connect(self._on_use_language_clicked)
 
     def retranslate_ui(self) -> None:
         self.invoices.setHorizontalHeaderLabels(
@@ -114,12 +135,34 @@ class MemberScreen(Screen):
         self.balance.setText(_("Balance due: {amount}").format(
             amount=format_money(max(account.balance, account.balance.zero()))))
         self._render_pending(account)
+        self._render_language_offer(account)
         self._render_invoices(account)
         self._render_standing(account)
         for widget in (self.identity, self.plan, self.balance, self.standing,
                        self.coverage_state):
             widget.setAccessibleName(widget.text())
         self.pay.setFocus()
+
+    def _render_language_offer(self, account: MemberAccount) -> None:
+        """Offer the language the member's preferences name, when the visit uses another."""
+        preferred = kiosk_language(account.member.preferred_language)
+        offered = (preferred if preferred in LANGUAGES
+                   and preferred != self.ctx.member_language else "")
+        self.offered_language = offered or ""
+        self.language_offer.setVisible(bool(offered))
+        if offered:
+            name = language_name(offered)
+            self.language_note.setText(_("{name} prefers {language}.").format(
+                name=account.member.first_name, language=name))
+            self.language_note.setAccessibleName(self.language_note.text())
+            words = _("Use {language} for the member").format(language=name)
+            self.use_language.setText(words)
+            self.use_language.setAccessibleName(words)
+
+    def _on_use_language_clicked(self) -> None:
+        if self.offered_language:
+            self.sig_member_language_chosen.emit(self.offered_language)
+            self.language_offer.hide()
 
     def _render_standing(self, account: MemberAccount) -> None:
         settings = self.ctx.core.settings
