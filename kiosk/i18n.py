@@ -29,10 +29,12 @@ ALL_LANGUAGES = ("en", "es", "zh_Hans", "zh_Hant", "vi", "ko", "tl", "ru", "ar",
                  "pt", "pl", "ja", "it", "de", "fa")
 LANGUAGES = ("en", "es")
 # The Babel locale used to format money and dates for each language (US context where it
-# matters: dollars, US Spanish).
+# matters: dollars, US Spanish). CLDR has no month names or date patterns for Haitian Creole,
+# so Haitian dates use Haiti's French ones ("23 mars 2026"), which Creole readers know from
+# every official letter, rather than "2026 M03 23".
 _LOCALES = {"en": "en_US", "es": "es_US", "zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_TW",
             "vi": "vi_VN", "ko": "ko_KR", "tl": "fil_PH", "ru": "ru_RU", "ar": "ar",
-            "ht": "ht_HT", "fr": "fr_FR", "pt": "pt_BR", "pl": "pl_PL", "ja": "ja_JP",
+            "ht": "fr_HT", "fr": "fr_FR", "pt": "pt_BR", "pl": "pl_PL", "ja": "ja_JP",
             "it": "it_IT", "de": "de_DE", "fa": "fa_IR"}
 
 
