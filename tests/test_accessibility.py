@@ -84,13 +84,17 @@ def test_every_reachable_control_is_at_least_44_px(window: MainWindow, qapp: obj
 def test_an_error_sits_right_under_its_field(window: MainWindow, qtbot: QtBot) -> None:
     screen = window.sign_in
     window.stack.setCurrentWidget(screen)
+    rows = screen.form.rowCount()
+    screen.show_error("The password is not right.", screen.password)  # then another field
     screen.show_error("The code is not right.", screen.code)
     qtbot.waitUntil(screen.error.isVisible)
     row, _role = screen.form.getWidgetPosition(screen.code)
     assert screen.form.getWidgetPosition(screen.error)[0] == row + 1
+    assert screen.form.rowCount() == rows + 1  # the first message's row went with it
     assert screen.code.hasFocus()
     screen.show_error("Something else.")
     assert screen.form.indexOf(screen.error) == -1  # back in the screen's own place
+    assert screen.form.rowCount() == rows
 
 
 def test_every_way_to_pay_names_its_controls(window: MainWindow) -> None:

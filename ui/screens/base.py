@@ -114,8 +114,15 @@ class Screen(QWidget):
         layout, index = target
         current = _layout_slot(self.error)
         if current is not None:
-            current[0].removeWidget(self.error)
-            if current[0] is layout and current[1] < index:
+            holder, row = current
+            if isinstance(holder, QFormLayout):
+                taken = holder.takeRow(row)  # the whole row: removeWidget would leave it empty
+                blank = taken.labelItem.widget() if taken.labelItem is not None else None
+                if blank is not None:
+                    blank.deleteLater()
+            else:
+                holder.removeWidget(self.error)
+            if holder is layout and row < index:
                 index -= 1
         if isinstance(layout, QFormLayout):
             layout.insertRow(index + 1, "", self.error)
