@@ -21,6 +21,8 @@ class VisitState(StrEnum):
     MEMBER = "member"  # the member's plan, invoices and balance
     PAYING = "paying"  # choosing the amount and using the card terminal
     METHODS = "methods"  # the member's saved payment methods
+    PROFILE = "profile"  # the member's contact details
+    PREFERENCES = "preferences"  # how the member gets messages and reminders
     RECEIPT = "receipt"  # the payment is recorded; the receipt is shown
     QUEUE = "queue"  # staff tool: what waits for the exchange, Send now, cancel
     REPORT = "report"  # staff tool: the site reconciliation report
@@ -36,7 +38,7 @@ class VisitFlowError(KioskError):
 # Staff tools, opened between members.
 TOOLS = (VisitState.QUEUE, VisitState.REPORT, VisitState.STAFF)
 # The member's own pages, opened from the member screen and closed back to it.
-MEMBER_PAGES = (VisitState.METHODS,)
+MEMBER_PAGES = (VisitState.METHODS, VisitState.PROFILE, VisitState.PREFERENCES)
 
 
 @dataclass(slots=True)
@@ -86,7 +88,7 @@ class Visit:
         """Open one of the member's own pages (saved methods, and later history, plan...)."""
         if page not in MEMBER_PAGES:
             raise VisitFlowError(state=str(page))
-        self._require(VisitState.MEMBER)
+        self._require(VisitState.MEMBER, *MEMBER_PAGES)  # pages link to each other
         self.state = page
 
     def payment_taken(self, payment_id: str) -> None:

@@ -35,7 +35,8 @@ def problems_by_step() -> Iterator[dict[str, list[str]]]:
     yield found
 
 
-STEPS = ["sign-in", "welcome", "search", "member", "methods", "payment", "payment-bank",
+STEPS = ["sign-in", "welcome", "search", "member", "methods", "profile", "preferences",
+         "payment", "payment-bank",
          "payment-link", "receipt-pending", "receipt-confirmed", "queue", "report", "staff"]
 
 

@@ -153,7 +153,8 @@ def test_saved_methods_card_from_a_receipt_and_a_bank_account(kiosk: Kiosk, qtbo
     qtbot.mouseClick(receipt.done, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(kiosk.window.welcome.buttons["en"], Qt.MouseButton.LeftButton)
     open_member(kiosk, qtbot, "M-100001")
-    qtbot.mouseClick(kiosk.window.member.methods, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(kiosk.window.member.page_button(VisitState.METHODS),
+                     Qt.MouseButton.LeftButton)
     methods = kiosk.window.methods
     assert kiosk.window.visit.state is VisitState.METHODS
     qtbot.waitUntil(lambda: methods.table.rowCount() == 1, timeout=5000)

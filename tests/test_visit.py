@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.visit import Visit, VisitFlowError, VisitState
+from kiosk.visit import MEMBER_PAGES, Visit, VisitFlowError, VisitState
 
 
 def test_a_whole_visit_in_order() -> None:
@@ -73,3 +73,20 @@ def test_sign_out_forgets_the_member_from_any_step() -> None:
     visit.member_chosen("M")
     visit.sign_out()
     assert (visit.state, visit.member_id) == (VisitState.SIGNED_OUT, None)
+
+
+def test_member_pages_open_from_the_member_and_from_each_other() -> None:
+    visit = Visit()
+    visit.start(has_staff=True)
+    visit.signed_in()
+    visit.language_chosen()
+    with pytest.raises(VisitFlowError):
+        visit.open_member_page(VisitState.PROFILE)  # no member yet
+    visit.member_chosen("M-3")
+    for page in MEMBER_PAGES:
+        visit.open_member_page(page)
+        assert visit.state is page
+    visit.back()
+    assert visit.state is VisitState.MEMBER and visit.member_id == "M-3"
+    with pytest.raises(VisitFlowError):
+        visit.open_member_page(VisitState.QUEUE)  # a staff tool is not a member page

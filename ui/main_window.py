@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QShowEvent
@@ -24,6 +25,7 @@ from kiosk.domain.payments import PaymentStatus
 from kiosk.domain.staff import StaffSession, session_valid
 from kiosk.errors import AuthError
 from kiosk.i18n import (
+    N_,
     _,
     current_language,
     format_date,
@@ -55,6 +57,8 @@ from ui.screens.enroll import EnrollScreen
 from ui.screens.member import MemberScreen
 from ui.screens.methods import MethodsScreen
 from ui.screens.payment import PaymentScreen
+from ui.screens.preferences import PreferencesScreen
+from ui.screens.profile import ProfileScreen
 from ui.screens.queue import QueueScreen
 from ui.screens.receipt import ReceiptScreen
 from ui.screens.report import ReportScreen
@@ -63,6 +67,13 @@ from ui.screens.sign_in import SignInScreen
 from ui.screens.staff import StaffScreen
 from ui.screens.welcome import WelcomeScreen
 from ui.theme import Appearance
+
+# The member screen's buttons for the member's own pages: icon and words, in this order.
+PAGE_BUTTONS: dict[VisitState, tuple[str, str]] = {
+    VisitState.METHODS: ("pay", N_("Payment methods")),
+    VisitState.PROFILE: ("contact", N_("Contact details")),
+    VisitState.PREFERENCES: ("messages", N_("Messages and reminders")),
+}
 
 
 class MainWindow(QMainWindow):
@@ -81,6 +92,17 @@ class MainWindow(QMainWindow):
         self.receipt = ReceiptScreen(ctx)
         self.queue = QueueScreen(ctx)
         self.methods = MethodsScreen(ctx)
+        self.profile = ProfileScreen(ctx)
+        self.preferences = PreferencesScreen(ctx)
+        # The member's own pages, in the order their buttons show on the member screen.
+        self.pages: dict[VisitState, Any] = {
+            VisitState.METHODS: self.methods,
+            VisitState.PROFILE: self.profile,
+            VisitState.PREFERENCES: self.preferences,
+        }
+        for page, (icon_meaning, words) in PAGE_BUTTONS.items():
+            if page in self.pages:
+                self.member.add_page(page, icon_meaning, words)
         self.staff = StaffScreen(ctx)
         self.report = ReportScreen(ctx)
         self.deadline_banner = label("banner")
@@ -116,7 +138,7 @@ class MainWindow(QMainWindow):
             VisitState.PAYING: self.payment,
             VisitState.RECEIPT: self.receipt,
             VisitState.QUEUE: self.queue,
-            VisitState.METHODS: self.methods,
+            **self.pages,
             VisitState.STAFF: self.staff,
             VisitState.REPORT: self.report,
         }
@@ -158,9 +180,10 @@ class MainWindow(QMainWindow):
         self.search.sig_member_chosen.connect(self._on_search_member_chosen)
         self.member.sig_pay_requested.connect(self._on_member_pay_requested)
         self.member.sig_back_requested.connect(self._on_back_requested)
-        self.member.sig_methods_requested.connect(self._on_member_methods_requested)
+        self.member.sig_page_requested.connect(self._on_member_page_requested)
         self.member.sig_member_language_chosen.connect(self._on_member_language_chosen)
-        self.methods.sig_back_requested.connect(self._on_back_requested)
+        for screen in self.pages.values():
+            screen.sig_back_requested.connect(self._on_back_requested)
         self.payment.sig_back_requested.connect(self._on_back_requested)
         self.payment.sig_payment_taken.connect(self._on_payment_payment_taken)
         self.receipt.sig_done.connect(self._on_receipt_done)
@@ -373,11 +396,14 @@ class MainWindow(QMainWindow):
         self.member.load(member_id)
         self._show_state()
 
-    def _on_member_methods_requested(self) -> None:
+    def _on_member_page_requested(self, page: VisitState) -> None:
         if self.visit.member_id:
-            self.visit.open_member_page(VisitState.METHODS)
-            self.methods.show_member(self.visit.member_id)
+            self.visit.open_member_page(page)
+            self.pages[page].show_member(self.visit.member_id)
             self._show_state()
+
+    def _on_member_methods_requested(self) -> None:
+        self._on_member_page_requested(VisitState.METHODS)
 
     def _on_member_pay_requested(self, account: MemberAccount) -> None:
         self.visit.start_payment()
@@ -407,7 +433,8 @@ class MainWindow(QMainWindow):
         """Wipe every trace of the member: screens, the clipboard, the visit's files."""
         self.search.reset()
         self.member.clear()
-        self.methods.clear()
+        for screen in self.pages.values():
+            screen.clear()
         self.staff.clear()
         self.payment.account = None
         self.receipt.clear()

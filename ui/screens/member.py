@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QWidget,
@@ -38,8 +39,8 @@ class MemberScreen(Screen):
     """The navigator chose to take a payment; carries the `MemberAccount`."""
     sig_back_requested = Signal()
     """Back to the search."""
-    sig_methods_requested = Signal()
-    """The member's saved payment methods."""
+    sig_page_requested = Signal(object)
+    """One of the member's own pages (a `VisitState` in MEMBER_PAGES): history, methods..."""
     sig_member_language_chosen = Signal(str)
     """The navigator switched the member's language to the one in the member's preferences."""
 
@@ -69,23 +70,24 @@ class MemberScreen(Screen):
         self.pay = button("pay", primary=True)
         self.back = button("back")
         self.primary, self.back_button = self.pay, self.back
-        self.methods = button("pay")
         row = QWidget()  # the actions wrap onto more rows when the text is large
         flow = FlowLayout(row, spacing=16)
-        for widget in (self.back, self.methods, self.pay):
+        for widget in (self.back, self.pay):
             flow.addWidget(widget)
+        self.pages_heading = label()
+        self.pages_row = QWidget()
+        self._pages = FlowLayout(self.pages_row, spacing=16)
+        self.page_buttons: dict[object, tuple[QPushButton, str]] = {}
         for widget in (self.identity, self.language_offer, self.plan, self.coverage_state,
-                       self.standing, self.balance, self.pending, self.error,
-                       self.invoices):
+                       self.standing, self.balance, self.pending, row, self.error,
+                       self.invoices, self.pages_heading, self.pages_row):
             self.layout_.addWidget(widget)
-        self.layout_.addWidget(row)
         self._connect_signals()
         self.retranslate_ui()
 
     def _connect_signals(self) -> None:
         self.pay.clicked.connect(self._on_pay_clicked)
         self.back.clicked.connect(self.sig_back_requested.emit)
-        self.methods.clicked.connect(self.sig_methods_requested.emit)
         self.use_language.clicked.connect(self._on_use_language_clicked)
 
     def retranslate_ui(self) -> None:
@@ -94,14 +96,29 @@ class MemberScreen(Screen):
         self.invoices.setAccessibleName(_("Invoices"))
         self.pay.setText(_("Take a payment"))
         self.pay.setAccessibleName(_("Take a payment"))
-        self.methods.setText(_("Payment methods"))
-        self.methods.setAccessibleName(_("Saved payment methods"))
+        self.pages_heading.setText(_("More for this member"))
+        for page_button, words in self.page_buttons.values():
+            page_button.setText(_(words))
+            page_button.setAccessibleName(_(words))
         self.back.setText(_("Back to search"))
         self.back.setAccessibleName(_("Back to search"))
         if self.account is not None:
             self._render(self.account)
         else:
             self.heading.setText(_("Member"))
+
+    def add_page(self, page: object, icon_meaning: str, words: str) -> QPushButton:
+        """A button that opens one of the member's pages; `words` is marked with N_()."""
+        page_button = button(icon_meaning)
+        page_button.clicked.connect(lambda: self.sig_page_requested.emit(page))
+        self.page_buttons[page] = (page_button, words)
+        self._pages.addWidget(page_button)
+        page_button.setText(_(words))
+        page_button.setAccessibleName(_(words))
+        return page_button
+
+    def page_button(self, page: object) -> QPushButton:
+        return self.page_buttons[page][0]
 
     def load(self, member_id: str) -> None:
         """Read the member's account off the UI thread and show it."""
