@@ -20,6 +20,8 @@ class VisitState(StrEnum):
     FIND_MEMBER = "find_member"  # signed in, looking for the member at the counter
     MEMBER = "member"  # the member's plan, invoices and balance
     PAYING = "paying"  # choosing the amount and using the card terminal
+    HISTORY = "history"  # every payment of the member, from anywhere
+    DISPUTES = "disputes"  # questions about payments, followed with the exchange
     METHODS = "methods"  # the member's saved payment methods
     PROFILE = "profile"  # the member's contact details
     PREFERENCES = "preferences"  # how the member gets messages and reminders
@@ -38,7 +40,8 @@ class VisitFlowError(KioskError):
 # Staff tools, opened between members.
 TOOLS = (VisitState.QUEUE, VisitState.REPORT, VisitState.STAFF)
 # The member's own pages, opened from the member screen and closed back to it.
-MEMBER_PAGES = (VisitState.METHODS, VisitState.PROFILE, VisitState.PREFERENCES)
+MEMBER_PAGES = (VisitState.HISTORY, VisitState.DISPUTES, VisitState.METHODS, VisitState.PROFILE,
+                VisitState.PREFERENCES)
 
 
 @dataclass(slots=True)

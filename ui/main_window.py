@@ -53,7 +53,9 @@ from ui.idle import IdleWatcher
 from ui.member_display import MemberDisplay, MemberView, second_screen_geometry
 from ui.printing import visit_folder
 from ui.screens.base import Screen, label
+from ui.screens.disputes import DisputesScreen
 from ui.screens.enroll import EnrollScreen
+from ui.screens.history import HistoryScreen
 from ui.screens.member import MemberScreen
 from ui.screens.methods import MethodsScreen
 from ui.screens.payment import PaymentScreen
@@ -70,9 +72,11 @@ from ui.theme import Appearance
 
 # The member screen's buttons for the member's own pages: icon and words, in this order.
 PAGE_BUTTONS: dict[VisitState, tuple[str, str]] = {
+    VisitState.HISTORY: ("history", N_("Payment history")),
     VisitState.METHODS: ("pay", N_("Payment methods")),
     VisitState.PROFILE: ("contact", N_("Contact details")),
     VisitState.PREFERENCES: ("messages", N_("Messages and reminders")),
+    VisitState.DISPUTES: ("dispute", N_("Disputes")),
 }
 
 
@@ -92,6 +96,8 @@ class MainWindow(QMainWindow):
         self.receipt = ReceiptScreen(ctx)
         self.queue = QueueScreen(ctx)
         self.methods = MethodsScreen(ctx)
+        self.history = HistoryScreen(ctx)
+        self.disputes = DisputesScreen(ctx)
         self.profile = ProfileScreen(ctx)
         self.preferences = PreferencesScreen(ctx)
         # The member's own pages, in the order their buttons show on the member screen.
@@ -99,8 +105,10 @@ class MainWindow(QMainWindow):
             VisitState.METHODS: self.methods,
             VisitState.PROFILE: self.profile,
             VisitState.PREFERENCES: self.preferences,
+            VisitState.HISTORY: self.history,
+            VisitState.DISPUTES: self.disputes,
         }
-        for page, (icon_meaning, words) in PAGE_BUTTONS.items():
+        for page, (icon_meaning, words) in PAGE_BUTTONS.items():  # in the table's order
             if page in self.pages:
                 self.member.add_page(page, icon_meaning, words)
         self.staff = StaffScreen(ctx)
@@ -184,6 +192,8 @@ class MainWindow(QMainWindow):
         self.member.sig_member_language_chosen.connect(self._on_member_language_chosen)
         for screen in self.pages.values():
             screen.sig_back_requested.connect(self._on_back_requested)
+        self.history.sig_dispute_requested.connect(self._on_history_dispute_requested)
+        self.history.sig_dispute_shown.connect(self._on_history_dispute_shown)
         self.payment.sig_back_requested.connect(self._on_back_requested)
         self.payment.sig_payment_taken.connect(self._on_payment_payment_taken)
         self.receipt.sig_done.connect(self._on_receipt_done)
@@ -401,6 +411,16 @@ class MainWindow(QMainWindow):
             self.visit.open_member_page(page)
             self.pages[page].show_member(self.visit.member_id)
             self._show_state()
+
+    def _on_history_dispute_requested(self, payment_id: str) -> None:
+        """From the history: question this payment."""
+        self._on_member_page_requested(VisitState.DISPUTES)
+        self.disputes.preselect(payment_id)
+
+    def _on_history_dispute_shown(self, dispute_id: str) -> None:
+        """From the history: the dispute a payment is part of."""
+        self._on_member_page_requested(VisitState.DISPUTES)
+        self.disputes.select_dispute(dispute_id)
 
     def _on_member_methods_requested(self) -> None:
         self._on_member_page_requested(VisitState.METHODS)
