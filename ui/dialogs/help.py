@@ -37,8 +37,10 @@ TOPICS: tuple[tuple[str, str], ...] = (
     (N_("Reading the payment history"), N_(
         "Each line is one payment: the date, the amount, how you paid and its status. "
         "Pending: taken here, not yet confirmed. Submitted: a bank payment on its way. "
-        "Confirmed: the exchange has it. Returned: the bank sent it back; the line says why "
-        "and what to do.")),
+        "Confirmed: the exchange has it. Declined: the card was refused and nothing was taken. "
+        "Returned: the bank sent it back; the line says why and what to do. Refunded: the "
+        "money went back to you. Disputed: a question about it is open with the exchange. "
+        "Choose a line to see its details, or to question it.")),
     (N_("Filing a dispute"), N_(
         "1. Ask the navigator to open the payment history and choose the payment.\n"
         "2. Choose what happened: charged twice, wrong amount, not credited, a charge you did "
