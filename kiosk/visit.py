@@ -21,6 +21,8 @@ class VisitState(StrEnum):
     MEMBER = "member"  # the member's plan, invoices and balance
     PAYING = "paying"  # choosing the amount and using the card terminal
     HISTORY = "history"  # every payment of the member, from anywhere
+    COVERAGE = "coverage"  # the plan and coverage summary
+    AUTOPAY = "autopay"  # automatic and scheduled payments
     DISPUTES = "disputes"  # questions about payments, followed with the exchange
     METHODS = "methods"  # the member's saved payment methods
     PROFILE = "profile"  # the member's contact details
@@ -40,8 +42,8 @@ class VisitFlowError(KioskError):
 # Staff tools, opened between members.
 TOOLS = (VisitState.QUEUE, VisitState.REPORT, VisitState.STAFF)
 # The member's own pages, opened from the member screen and closed back to it.
-MEMBER_PAGES = (VisitState.HISTORY, VisitState.DISPUTES, VisitState.METHODS, VisitState.PROFILE,
-                VisitState.PREFERENCES)
+MEMBER_PAGES = (VisitState.HISTORY, VisitState.COVERAGE, VisitState.AUTOPAY, VisitState.DISPUTES,
+                VisitState.METHODS, VisitState.PROFILE, VisitState.PREFERENCES)
 
 
 @dataclass(slots=True)

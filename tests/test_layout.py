@@ -35,7 +35,8 @@ def problems_by_step() -> Iterator[dict[str, list[str]]]:
     yield found
 
 
-STEPS = ["sign-in", "welcome", "search", "member", "history", "disputes", "methods", "profile",
+STEPS = ["sign-in", "welcome", "search", "member", "history", "coverage", "autopay", "disputes",
+         "methods", "profile",
          "preferences",
          "payment", "payment-bank",
          "payment-link", "receipt-pending", "receipt-confirmed", "queue", "report", "staff"]

@@ -52,7 +52,9 @@ from ui.icons import refresh_icons
 from ui.idle import IdleWatcher
 from ui.member_display import MemberDisplay, MemberView, second_screen_geometry
 from ui.printing import visit_folder
+from ui.screens.autopay import AutopayScreen
 from ui.screens.base import Screen, label
+from ui.screens.coverage import CoverageScreen
 from ui.screens.disputes import DisputesScreen
 from ui.screens.enroll import EnrollScreen
 from ui.screens.history import HistoryScreen
@@ -73,6 +75,8 @@ from ui.theme import Appearance
 # The member screen's buttons for the member's own pages: icon and words, in this order.
 PAGE_BUTTONS: dict[VisitState, tuple[str, str]] = {
     VisitState.HISTORY: ("history", N_("Payment history")),
+    VisitState.COVERAGE: ("coverage", N_("Plan and coverage")),
+    VisitState.AUTOPAY: ("autopay", N_("Automatic payments")),
     VisitState.METHODS: ("pay", N_("Payment methods")),
     VisitState.PROFILE: ("contact", N_("Contact details")),
     VisitState.PREFERENCES: ("messages", N_("Messages and reminders")),
@@ -98,6 +102,8 @@ class MainWindow(QMainWindow):
         self.methods = MethodsScreen(ctx)
         self.history = HistoryScreen(ctx)
         self.disputes = DisputesScreen(ctx)
+        self.autopay = AutopayScreen(ctx)
+        self.coverage = CoverageScreen(ctx)
         self.profile = ProfileScreen(ctx)
         self.preferences = PreferencesScreen(ctx)
         # The member's own pages, in the order their buttons show on the member screen.
@@ -107,6 +113,8 @@ class MainWindow(QMainWindow):
             VisitState.PREFERENCES: self.preferences,
             VisitState.HISTORY: self.history,
             VisitState.DISPUTES: self.disputes,
+            VisitState.AUTOPAY: self.autopay,
+            VisitState.COVERAGE: self.coverage,
         }
         for page, (icon_meaning, words) in PAGE_BUTTONS.items():  # in the table's order
             if page in self.pages:
@@ -194,6 +202,7 @@ class MainWindow(QMainWindow):
             screen.sig_back_requested.connect(self._on_back_requested)
         self.history.sig_dispute_requested.connect(self._on_history_dispute_requested)
         self.history.sig_dispute_shown.connect(self._on_history_dispute_shown)
+        self.autopay.sig_methods_requested.connect(self._on_member_methods_requested)
         self.payment.sig_back_requested.connect(self._on_back_requested)
         self.payment.sig_payment_taken.connect(self._on_payment_payment_taken)
         self.receipt.sig_done.connect(self._on_receipt_done)

@@ -111,6 +111,7 @@ class Autopay:
     exchange_state: ExchangeState
     next_run: dt.date | None  # None while paused, cancelled, done or waiting for a decision
     decide_by: dt.date | None = None  # with plan_changed: the new plan's first due date
+    plan_name: str = ""  # the plan's name when the kiosk knows the plan, else ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,7 +164,13 @@ def _autopay(conn: Any, row: Any, today: dt.date | None) -> Autopay:
                    method_id=row["method_id"], plan_id=row["plan_id"], status=status,
                    plan_changed=changed, exchange_state=ExchangeState(row["exchange_state"]),
                    next_run=runs,
-                   decide_by=_decide_by(conn, row) if changed else None)
+                   decide_by=_decide_by(conn, row) if changed else None,
+                   plan_name=_plan_name(conn, row["plan_id"]))
+
+
+def _plan_name(conn: Any, plan_id: str) -> str:
+    plan = conn.execute("SELECT name FROM plans WHERE plan_id = ?", (plan_id,)).fetchone()
+    return str(plan["name"]) if plan else ""
 
 
 def list_autopays(member_id: str, *, vault: Vault, today: dt.date,

@@ -242,7 +242,7 @@ class ProfileScreen(Screen):
         self.heading.setText(_("Contact details"))
         self.address_title.setText(_("Mailing address"))
         names = (_("Street address"), _("Apartment or unit (if any)"), _("City"),
-                 _("State"), _("ZIP code"), _("Phone"), _("Email"))
+                 _("U.S. state"), _("ZIP code"), _("Phone"), _("Email"))
         for lab, field, name in zip(self._labels, self._fields(), names, strict=True):
             lab.setText(name)
             field.setAccessibleName(name)
