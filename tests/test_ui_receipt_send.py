@@ -25,6 +25,9 @@ def pay(kiosk: Kiosk, qtbot: QtBot, amount: str = "12.00") -> None:  # noqa: F81
     qtbot.keyClicks(payment.amount, amount)
     qtbot.mouseClick(payment.charge, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: kiosk.window.visit.state is VisitState.RECEIPT, timeout=10000)
+    receipt = kiosk.window.receipt
+    qtbot.waitUntil(lambda: receipt.receipt is not None, timeout=10000)  # read off the UI thread
+    assert receipt.print_paper.isEnabled() and receipt.send.isEnabled()
 
 
 def messages(exchange: SandboxProcess) -> list[dict[str, str]]:  # noqa: F811

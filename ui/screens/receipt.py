@@ -153,8 +153,14 @@ class ReceiptScreen(Screen):
         self.send_to_label.setText(words)
         self.send_to.setAccessibleName(words)
 
+    def _set_actions_enabled(self, enabled: bool) -> None:
+        """Print, save and send act on the receipt shown, so they wait until it is read."""
+        for action in (self.print_paper, self.print_pdf, self.send):
+            action.setEnabled(enabled)
+
     def show_payment(self, payment_id: str) -> None:
         self.receipt = None
+        self._set_actions_enabled(False)
         self.profile = None
         self.saved.clear()
         self.send_to.clear()
@@ -173,6 +179,7 @@ class ReceiptScreen(Screen):
 
     def clear(self) -> None:
         self.receipt = None
+        self._set_actions_enabled(False)
         for widget in (*self.names, *self.values):
             widget.clear()
             widget.setAccessibleName("")
@@ -232,6 +239,7 @@ class ReceiptScreen(Screen):
 
     def _render_receipt(self, receipt: Receipt) -> None:
         self.receipt = receipt
+        self._set_actions_enabled(True)
         rows = receipt_rows(receipt, self.ctx.core.settings.timezone)[:RECEIPT_FIELDS]
         for (name, value), name_label, value_label in zip(rows, self.names, self.values,
                                                           strict=True):
