@@ -1,10 +1,11 @@
 """Command line of the kiosk: `python -m kiosk [--demo] [--smoke]`, and the maintenance
 commands `staff add|unlock|remove`, `keys status|set-recovery|rotate-wrapping|rekey|recover`,
-`backup now|list|restore FILE`, `audit verify`, and `totp`.
+`backup now|list|restore FILE`, `audit verify`, `device enroll --code CODE|status`, and `totp`.
 
 This is the launcher, not part of the core: it is the one module in `kiosk/` that reaches
-the screens (`ui.app`), and it imports them only when the window is wanted. Secrets are read
-with `getpass` from a terminal, or one per line from standard input when it is not one.
+the screens (`ui.app`) and the network (`sync.enrollment`, for `device enroll`), and it imports
+them only when they are wanted. Secrets are read with `getpass` from a terminal, or one per
+line from standard input when it is not one; the device secret is never printed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from kiosk.errors import KioskError
 if TYPE_CHECKING:
     from kiosk.bootstrap import Core
     from kiosk.domain.staff import Role, StaffSession
+    from kiosk.services.audit import Acknowledgement
     from kiosk.settings import Settings
     from kiosk.store.keys import KeyPlaces, KeyStatus
 
@@ -45,9 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     _staff_parser(sub)
     _keys_parser(sub)
     _backup_parser(sub)
+    _device_parser(sub)
     audit = sub.add_parser("audit", help="check the audit trail")
     audit.add_subparsers(dest="audit_command", required=True).add_parser(
-        "verify", help="find edited, deleted or reordered entries (exit 1 if any)")
+        "verify", help="find edited, deleted or reordered entries, and a trail that no longer "
+        "holds what the exchange acknowledged (exit 1 if any)")
     sub.add_parser("totp", help="print the demo navigator's current code (demo only)")
     return parser
 
@@ -84,6 +88,15 @@ def _backup_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     restore = backup_sub.add_parser("restore", help="replace the vault with a backup "
                                     "(the kiosk must not be running)")
     restore.add_argument("file", type=Path)
+
+
+def _device_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    device = sub.add_parser("device", help="this kiosk's device credential at the exchange")
+    device_sub = device.add_subparsers(dest="device_command", required=True)
+    enroll = device_sub.add_parser("enroll", help="enroll with a one-time code from the "
+                                   "exchange; the secret it gives is kept in the vault")
+    enroll.add_argument("--code", required=True, help="the one-time enrollment code")
+    device_sub.add_parser("status", help="whether and as what this kiosk is enrolled")
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -312,6 +325,36 @@ def _approve_restore(core: Core) -> int:
     return 0
 
 
+# -- device -------------------------------------------------------------------------------------
+
+def _device(args: argparse.Namespace) -> int:
+    if args.device_command == "enroll":
+        return _with_core(args, lambda core: _device_enroll(core, args.code))
+    return _with_core(args, _device_status)
+
+
+def _device_enroll(core: Core, code: str) -> int:
+    from sync.enrollment import enroll
+
+    status = enroll(core, code, actor=_actor())
+    print(f"Enrolled as kiosk {status.kiosk_id} at {status.exchange_url}. The device secret "
+          "is kept in the vault; every request is signed with it.")
+    return 0
+
+
+def _device_status(core: Core) -> int:
+    from kiosk.services.device import device_status
+
+    status = device_status(vault=core.vault)
+    if not status.enrolled:
+        print(f"not enrolled: requests are signed as kiosk {core.settings.kiosk_id} with the "
+              "secret in settings (device_token)")
+        return 0
+    at = status.enrolled_at.isoformat() if status.enrolled_at else "?"
+    print(f"enrolled as kiosk {status.kiosk_id} at {status.exchange_url} on {at}")
+    return 0
+
+
 # -- audit --------------------------------------------------------------------------------------
 
 def _audit(args: argparse.Namespace) -> int:
@@ -319,15 +362,34 @@ def _audit(args: argparse.Namespace) -> int:
 
     def run(core: Core) -> int:
         report = core.vault.call(audit.verify)
+        acknowledged = core.vault.call(audit.acknowledgement)
+        seen = acknowledged.receipt.seq if acknowledged else 0
         for problem in report.problems:
             where = f" (now at #{problem.found_at})" if problem.found_at is not None else ""
-            print(f"entry #{problem.entry_id}: {problem.problem}{where}")
+            after = ", after the exchange acknowledged it" if problem.entry_id <= seen else ""
+            print(f"entry #{problem.entry_id}: {problem.problem}{where}{after}")
         state = "intact" if report.intact else f"{len(report.problems)} problem(s)"
         print(f"audit trail {state}: {report.entries} entries, head #{report.head_id} "
               f"{report.head_mac[:16]}")
-        return 0 if report.intact else 1
+        holds = _print_acknowledgement(acknowledged)
+        return 0 if report.intact and holds else 1
 
     return _with_core(args, run)
+
+
+def _print_acknowledgement(acknowledged: Acknowledgement | None) -> bool:
+    """Say what the exchange last acknowledged; False when the trail no longer holds it."""
+    if acknowledged is None:
+        print("the exchange has not acknowledged any entry yet")
+        return True
+    receipt = acknowledged.receipt
+    signed = "signature verified" if receipt.verified else "signature NOT verified"
+    print(f"the exchange acknowledged entry {receipt.seq} (head {receipt.head[:16]}) at "
+          f"{receipt.received_at} ({signed}, key {receipt.key_id})")
+    if not acknowledged.holds:
+        print(f"entry #{receipt.seq}: not the entry the exchange acknowledged: the trail was "
+              "rewritten after acknowledgement")
+    return acknowledged.holds
 
 
 def _totp(args: argparse.Namespace) -> int:
@@ -343,7 +405,8 @@ def _totp(args: argparse.Namespace) -> int:
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "staff": _staff, "keys": _keys, "backup": _backup, "audit": _audit, "totp": _totp,
+    "staff": _staff, "keys": _keys, "backup": _backup, "audit": _audit, "device": _device,
+    "totp": _totp,
 }
 
 

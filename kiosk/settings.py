@@ -5,11 +5,15 @@ Demo mode uses its own data folder, so the demo vault can never be the real one.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import ipaddress
 import json
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -20,13 +24,23 @@ from kiosk.errors import KioskError
 
 # Clearly a demo value: the sandbox exchange accepts it, a real exchange never would.
 DEMO_DEVICE_TOKEN = "demo-device-token-NOT-A-SECRET"
+LOOPBACK_NAMES = ("localhost",)
+RECEIPT_KEY_BYTES = 32  # a raw Ed25519 public key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     data_dir: Path
     exchange_url: str = ""
+    # Until the kiosk is enrolled (`python -m kiosk device enroll`), the secret its requests
+    # are signed with; the sandbox accepts the demo value. Enrolled, the vault's secret wins.
     device_token: str = ""
+    # The exchange's certificate authority bundle (PEM); "" = the public authorities of
+    # certifi, as requests ships them. Never taken from the environment.
+    exchange_ca_bundle: str = ""
+    # The exchange's receipt-signing public key: raw Ed25519, base64. "" = receipts for the
+    # audit trail's head are kept unverified (in demo mode the key is read from the sandbox).
+    exchange_receipt_key: str = ""
     kiosk_id: str = "K001"
     site_name: str = "Community Enrollment Center"
     timezone: str = "America/New_York"
@@ -75,9 +89,66 @@ class Settings:
     def key_path(self) -> Path:
         return self.data_dir / "vault.key"
 
+    @property
+    def ca_bundle_path(self) -> Path | None:
+        """The exchange's CA bundle (a relative path is in the data folder); None = certifi."""
+        if not self.exchange_ca_bundle:
+            return None
+        return self.data_dir / self.exchange_ca_bundle  # an absolute path stays as it is
+
 
 class SettingsError(KioskError):
     code = "settings_invalid"
+
+
+def exchange_url_problem(url: str) -> str | None:
+    """Why the kiosk must not talk to the exchange at `url`, as a short code; None when it may.
+
+    Anything but https is refused unless the host is this machine (127.0.0.1, ::1,
+    localhost): a payment or a device signature must never cross a network in the clear.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme != "http" or not parts.hostname:
+        return "exchange_url_invalid"
+    return None if is_loopback(parts.hostname) else "plain_http_not_loopback"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine (a loopback address, or localhost)."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def receipt_key_problem(value: str) -> str | None:
+    """Why `value` is not a usable receipt key (base64 of 32 raw bytes); None when it is."""
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return "receipt_key_not_base64"
+    return None if len(raw) == RECEIPT_KEY_BYTES else "receipt_key_wrong_length"
+
+
+def _problems(settings: Settings) -> dict[str, str]:
+    """Each setting that cannot be used, with why: {field: problem code}."""
+    found: dict[str, str] = {}
+    if settings.exchange_url:
+        url_problem = exchange_url_problem(settings.exchange_url)
+        if url_problem:
+            found["exchange_url"] = url_problem
+    bundle = settings.ca_bundle_path
+    if bundle is not None and not bundle.is_file():
+        found["exchange_ca_bundle"] = "ca_bundle_missing"
+    if settings.exchange_receipt_key:
+        key_problem = receipt_key_problem(settings.exchange_receipt_key)
+        if key_problem:
+            found["exchange_receipt_key"] = key_problem
+    return found
 
 
 def default_data_dir(*, demo: bool) -> Path:
@@ -104,4 +175,9 @@ def load_settings(data_dir: Path, *, demo: bool, **overrides: Any) -> Settings:
     values.pop("data_dir", None)
     if demo and not values.get("device_token"):
         values["device_token"] = DEMO_DEVICE_TOKEN
-    return replace(settings, **values)
+    loaded = replace(settings, **values)
+    problems = _problems(loaded)
+    if problems:
+        field, problem = sorted(problems.items())[0]
+        raise SettingsError(path=str(path), field=field, problem=problem, problems=problems)
+    return loaded

@@ -35,6 +35,7 @@ from kiosk.services.hosted import (
 from kiosk.services.members import get_account
 from kiosk.services.payments import PaymentContext
 from kiosk.store.vault import Vault
+from sync.bootstrap import exchange_client
 from sync.client import Answer, ExchangeClient, ExchangeUnreachable
 from sync.policy import problem_code
 
@@ -159,10 +160,7 @@ def _json(answer: Answer, *, expect: int) -> Any:
 
 
 def build_hosted_links(core: Core) -> HostedLinks:
-    """Hosted links for the exchange the core's settings name, with a client of their own."""
-    settings = core.settings
-    client = ExchangeClient(settings.exchange_url, device_token=settings.device_token,
-                            kiosk_id=settings.kiosk_id,
-                            timeout=(3.05, settings.http_timeout_seconds))
-    return HostedLinks(client, vault=core.vault, clock=core.clock,
+    """Hosted links for the exchange the core's settings name, with a client of their own
+    (signed and trusting exactly as the sync worker's, see `sync.bootstrap`)."""
+    return HostedLinks(exchange_client(core), vault=core.vault, clock=core.clock,
                        connectivity=core.connectivity)

@@ -6,7 +6,7 @@
 | 409 request in progress | retry later, same key |
 | 422 key reused with another body, kiosk sequence reused | needs attention (a kiosk bug) |
 | 400 and other 4xx business refusals | needs attention; rows behind it go on |
-| 401, 403 | pause the queue: the device credential needs a supervisor |
+| 401, 403 | pause the queue: the device credential (its signature) was refused |
 | 429, 503 | retry after `Retry-After` (or backoff when absent) |
 | other 5xx, timeout, connection error, answer cut short, unreadable | retry, same key |
 
@@ -69,8 +69,10 @@ def classify(answer: Answer, *, attempts: int, now: dt.datetime,
                        retry_at=later)
     reason = problem_code(answer.body) or f"http_{status}"
     if status in (401, 403):
+        # The row keeps the one reason a person acts on; the body keeps why (for example
+        # signature_expired: the kiosk's clock is off), for the worker's status and log.
         return Outcome(action=Action.PAUSE, reason="device_not_authorized", status=status,
-                       retry_at=later)
+                       body=answer.body, retry_at=later)
     if status in (409, 429, 503):
         when = retry_after(answer.headers.get("retry-after"), now) or later
         return Outcome(action=Action.RETRY, reason=reason, status=status, retry_at=when)

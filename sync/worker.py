@@ -6,7 +6,13 @@ worker never touches a widget. `run_once` does one pass synchronously, for tests
 
 A pass: probe the exchange; look up rows a crash left in 'sending' (by key) before anything is
 re-sent; pull the changes feed; send due rows in batches of up to 100 and record each batch's
-outcomes in one vault transaction.
+outcomes in one vault transaction; then, if the audit trail moved, report its head and keep the
+exchange's signed receipt (`sync.audit_heads`).
+
+A refused signature (401, 403) on a send or an audit head pauses sending until a person acts;
+the status carries the refusal's code. No answer, or a TLS connection that cannot be trusted
+(`tls_error`), is "offline": the worker probes every few seconds and sends nothing, and logs
+the cause once per change.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from kiosk.outbox.outcome import Action, Outcome
 from kiosk.services import cache, delivery
 from kiosk.store.vault import Vault
 from sync import policy
+from sync.audit_heads import AuditHeads
 from sync.batch import MAX_BATCH, UnreadableBatch, lookup_answer, split_batch_answer
 from sync.client import Answer, ExchangeClient, ExchangeUnreachable
 
@@ -62,6 +69,10 @@ class SyncStatus:
     oldest_waiting_since: dt.datetime | None = None
     last_contact: dt.datetime | None = None
     stalled: bool = False
+    # Why OFFLINE or PAUSED, as a stable code: an unreachable reason (tls_error,
+    # connection_error, timeout, ...) or the exchange's refusal (signature_expired,
+    # signature_invalid, ...); "" otherwise.
+    reason: str = ""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -83,7 +94,8 @@ class SyncWorker:
     def __init__(self, *, vault: Vault, clock: Clock, client: ExchangeClient,
                  on_status: Callable[[SyncStatus], None] = lambda status: None,
                  rng: random.Random | None = None, poll_seconds: float = 15.0,
-                 connectivity: Connectivity | None = None, batch_size: int = MAX_BATCH) -> None:
+                 connectivity: Connectivity | None = None, batch_size: int = MAX_BATCH,
+                 audit_heads: AuditHeads | None = None) -> None:
         self._vault = vault
         self._clock = clock
         self._client = client
@@ -96,9 +108,12 @@ class SyncWorker:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._online = False
+        self._offline_reason = ""
         self._paused = False
+        self._pause_reason = ""
         self._use_batch = True
         self._second_lane: ExchangeClient | None = None
+        self._audit_heads = audit_heads
 
     # -- control, from any thread -------------------------------------------------------------
     def start(self) -> None:
@@ -124,6 +139,7 @@ class SyncWorker:
         """A person pressed "Send now": skip every backoff wait, resume if paused, run a pass."""
         delivery.send_now(vault=self._vault, clock=self._clock)
         self._paused = False
+        self._pause_reason = ""
         self._wake.set()
 
     def publish_status(self) -> None:
@@ -158,26 +174,51 @@ class SyncWorker:
         `max_send` rows when given), report."""
         result = PassResult()
         self._report_syncing()
-        result.online = self._client.health()
-        self._set_online(result.online)
+        unreachable = self._client.probe()
+        result.online = not unreachable
+        self._set_online(result.online, unreachable)
         if result.online and not self._paused:
             self._recover(result)
         if self._online:
             self._pull(result)
         if self._online and not self._paused:
             self._drain(result, max_send)
+        if self._online and not self._paused:
+            self._report_audit_head()
         self._report()
         return result
 
-    def _set_online(self, online: bool) -> None:
+    def _set_online(self, online: bool, reason: str = "") -> None:
+        """Record whether the exchange answers; log only when that, or why not, changes."""
         now = self._clock.now()
         self._connectivity.mark(online=online, at=now)
         if online and not self._online:
             woken = delivery.wake_after_reconnect(vault=self._vault, clock=self._clock)
             log.info("exchange reachable; %d waiting item(s) due now", woken)
-        elif not online and self._online:
-            log.info("exchange unreachable; payments wait in the vault")
+        elif not online and (self._online or reason != self._offline_reason):
+            _log_unreachable(reason)
         self._online = online
+        self._offline_reason = "" if online else reason
+
+    def _pause(self, code: str) -> None:
+        """The exchange refused this kiosk's signature (`code`, e.g. signature_expired): hold
+        the queue until a person acts."""
+        if not self._paused or code != self._pause_reason:
+            log.error("the exchange refused this kiosk's device credential (%s); sending "
+                      "paused until a supervisor acts", code)
+        self._paused = True
+        self._pause_reason = code
+
+    def _report_audit_head(self) -> None:
+        if self._audit_heads is None:
+            return
+        try:
+            refused = self._audit_heads.report(self._client)
+        except ExchangeUnreachable as exc:
+            self._set_online(False, exc.reason)
+            return
+        if refused is not None:
+            self._pause(_refusal(refused.status, refused.body))
 
     def _pull(self, result: PassResult) -> None:
         after = cache.cursor(vault=self._vault)
@@ -191,8 +232,8 @@ class SyncWorker:
                 changes, after, more = page["changes"], int(page["next_after"]), page["has_more"]
                 result.pulled += cache.apply_changes(changes, next_after=after,
                                                      vault=self._vault).applied
-            except ExchangeUnreachable:
-                self._set_online(False)
+            except ExchangeUnreachable as exc:
+                self._set_online(False, exc.reason)
                 return
             except (ValueError, TypeError, KeyError, KioskError) as exc:
                 log.warning("changes feed answer unusable (%s); will try again", type(exc).__name__)
@@ -214,8 +255,8 @@ class SyncWorker:
         now = self._clock.now()
         try:
             answer = self._client.lookup(item.idempotency_key)
-        except ExchangeUnreachable:
-            self._set_online(False)
+        except ExchangeUnreachable as exc:
+            self._set_online(False, exc.reason)
             return None
         if answer.status == 404:
             log.info("outbox %s never reached the exchange; sending it again", item.id)
@@ -285,9 +326,9 @@ class SyncWorker:
         states = delivery.record_outcomes(list(zip(items, outcomes, strict=True)),
                                           vault=self._vault, clock=self._clock)
         result.confirmed += sum(state == "confirmed" for state in states)
-        if any(o.action is Action.PAUSE for o in outcomes):
-            self._paused = True
-            log.error("the exchange refused the device credential; sending paused")
+        paused = [o for o in outcomes if o.action is Action.PAUSE]
+        if paused:
+            self._pause(_refusal(paused[0].status, paused[0].body))
             return False
         # Unreachable, busy or unsure: stop claiming rather than press on; rows still due are
         # picked up by the next pass, which comes at once.
@@ -299,7 +340,7 @@ class SyncWorker:
             answers = future.result()
         except ExchangeUnreachable as exc:
             log.info("%d item(s) not delivered: %s", len(items), exc.reason)
-            self._set_online(False)
+            self._set_online(False, exc.reason)
             return [policy.unreachable(exc.reason, attempts=i.attempts, now=now, rng=self._rng)
                     for i in items]
         except UnreadableBatch as exc:
@@ -353,9 +394,24 @@ class SyncWorker:
             connection = Connection.PROBLEM
         else:
             connection = Connection.ONLINE
+        reason = self._pause_reason if self._paused else self._offline_reason
         self._on_status(SyncStatus(
             connection=connection, waiting=summary.waiting,
             needs_attention=summary.needs_attention,
             oldest_waiting_since=summary.oldest_created_at,
-            last_contact=self._connectivity.last_contact, stalled=stalled,
+            last_contact=self._connectivity.last_contact, stalled=stalled, reason=reason,
         ))
+
+
+def _refusal(status: int | None, body: bytes | None) -> str:
+    """Why the exchange refused the credential: its problem code, else the status."""
+    return policy.problem_code(body or b"") or f"http_{status}"
+
+
+def _log_unreachable(reason: str) -> None:
+    if reason == "tls_error":
+        log.error("the exchange's TLS connection cannot be trusted (a certificate not from the "
+                  "configured authority, another host's name, or TLS below 1.2); payments "
+                  "wait in the vault")
+    else:
+        log.info("exchange unreachable (%s); payments wait in the vault", reason or "unknown")

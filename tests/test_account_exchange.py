@@ -47,8 +47,9 @@ from kiosk.services import (
 from kiosk.services.members import get_account
 from kiosk.services.methods import SaveBankAccount, save_bank_account
 from kiosk.settings import Settings
-from sync.client import ExchangeClient
+from sync.client import DeviceSigner, ExchangeClient
 from sync.sandbox.server import SandboxProcess
+from sync.signing import DeviceCredential
 from sync.worker import SyncWorker
 from tests.test_sync import DEMO_TOKEN, free_port, make_core, make_worker, navigator_ctx, pay
 
@@ -90,7 +91,8 @@ def offline(core: Core) -> Iterator[SyncWorker]:
 
 def feed_record(exchange: SandboxProcess, kind: str, record_id: str) -> dict[str, Any]:
     answer = requests.get(f"{exchange.url}/v1/changes", params={"after": 0, "limit": 1000},
-                          headers={"Authorization": f"Bearer {DEMO_TOKEN}"}, timeout=5)
+                          auth=DeviceSigner(DeviceCredential(kiosk_id="K042", secret=DEMO_TOKEN)),
+                          timeout=5)
     found = [c["data"] for c in answer.json()["changes"]
              if c["kind"] == kind and c["id"] == record_id]
     assert found, (kind, record_id)

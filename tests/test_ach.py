@@ -52,10 +52,12 @@ from kiosk.services.ach import (
 from kiosk.services.members import get_account
 from kiosk.services.receipts import get_receipt
 from kiosk.settings import Settings
+from sync.client import DeviceSigner
 from sync.sandbox import demo_data
 from sync.sandbox.server import SandboxProcess
+from sync.signing import DeviceCredential
 from tests.test_queue_rules import approval
-from tests.test_sync import free_port, make_core, make_worker, navigator_ctx
+from tests.test_sync import DEMO_TOKEN, free_port, make_core, make_worker, navigator_ctx
 
 MEMBER = "M-100001"  # past due: two open invoices
 ROUTING = "111000025"  # a real ABA routing number (its check digit holds)
@@ -364,8 +366,8 @@ def test_the_exchange_refuses_an_ach_body_with_a_bad_routing_number(
                        "method": "signature", "language": "en", "text_sha256": "0" * 64}},
         "captured_at": "2026-11-28T10:00:00Z", "navigator": "nav",
     }
-    answer = requests.post(f"{exchange.url}/v1/payments", json=body, timeout=5, headers={
-        "Authorization": "Bearer demo-device-token-NOT-A-SECRET",
-        "Idempotency-Key": str(uuid.uuid4())})
+    signer = DeviceSigner(DeviceCredential(kiosk_id="K-ACH-BAD", secret=DEMO_TOKEN))
+    answer = requests.post(f"{exchange.url}/v1/payments", json=body, timeout=5, auth=signer,
+                           headers={"Idempotency-Key": str(uuid.uuid4())})
     assert (answer.status_code, answer.json()["code"]) == (400, "invalid_request")
     assert ACCOUNT not in answer.text  # the answer names the field, never the number

@@ -26,6 +26,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sync.client import DeviceSigner
 from sync.sandbox import billing, demo_data, openapi
 from sync.sandbox.app import create_app
 from sync.sandbox.config import DEMO_TOKEN, SandboxConfig
@@ -33,6 +34,7 @@ from sync.sandbox.idempotency import ClaimOutcome
 from sync.sandbox.posting import StoredAnswer
 from sync.sandbox.server import SandboxProcess, SandboxStartError
 from sync.sandbox.store import ExchangeStore
+from sync.signing import SCHEME, TIME_HEADER, DeviceCredential, new_secret, signed_headers
 
 TIMEOUT = 10
 TODAY = date.today()
@@ -114,14 +116,12 @@ CONTRACT_FIELDS = {
 
 
 class Api:
-    """A kiosk's view of the exchange: every call authenticated and with a timeout."""
+    """A kiosk's view of the exchange: every call signed (sync.signing) and with a timeout."""
 
     def __init__(self, exchange: SandboxProcess, token: str = DEMO_TOKEN) -> None:
         self.exchange = exchange
         self.session = requests.Session()
-        self.session.headers.update(
-            {"Authorization": f"Bearer {token}", "X-Kiosk-Id": "KIOSK-TESTS"}
-        )
+        self.session.auth = DeviceSigner(DeviceCredential(kiosk_id="KIOSK-TESTS", secret=token))
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.session.get(self.exchange.url + path, timeout=TIMEOUT, **kwargs)
@@ -241,7 +241,7 @@ def generated() -> demo_data.DemoData:
     return demo_data.generate(seed=SEED, members=MEMBERS, today=TODAY)
 
 
-def test_health_answers_without_a_token(exchange: SandboxProcess) -> None:
+def test_health_answers_without_a_signature(exchange: SandboxProcess) -> None:
     answer = requests.get(exchange.url + "/v1/health", timeout=TIMEOUT)
 
     assert answer.status_code == 200
@@ -518,7 +518,34 @@ def test_payment_that_is_not_a_payment_object_is_refused(api: Api, body: bytes) 
     assert_problem(api.pay(body, str(uuid.uuid4())), 400, "invalid_request")
 
 
-@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", f"Basic {DEMO_TOKEN}"])
+def _signature(case: str, method: str, path: str, body: bytes) -> dict[str, str]:
+    """The credential headers of one refusal case (a bearer token is no credential now)."""
+    demo = DeviceCredential(kiosk_id="K", secret=DEMO_TOKEN)
+    now = time.time()
+    if case == "none":
+        return {}
+    if case.startswith(("Bearer", "Basic")):
+        return {"Authorization": case, "X-Kiosk-Id": "K"}
+    if case == "wrong_secret":
+        other = DeviceCredential(kiosk_id="K", secret=new_secret())
+        return signed_headers(other, method=method, path=path, now=now, body=body)
+    if case == "stale":
+        return signed_headers(demo, method=method, path=path, now=now - 301, body=body)
+    return {**signed_headers(demo, method=method, path=path, now=now, body=body),
+            TIME_HEADER: "soon"}
+
+
+@pytest.mark.parametrize(
+    "case, code",
+    [
+        ("none", "signature_missing"),
+        ("Bearer wrong-token", "signature_missing"),
+        (f"Basic {DEMO_TOKEN}", "signature_missing"),
+        ("wrong_secret", "signature_invalid"),
+        ("stale", "signature_expired"),
+        ("bad_timestamp", "signature_timestamp_invalid"),
+    ],
+)
 @pytest.mark.parametrize(
     "method, path",
     [
@@ -528,23 +555,20 @@ def test_payment_that_is_not_a_payment_object_is_refused(api: Api, body: bytes) 
         ("GET", "/v1/operations/some-key"),
     ],
 )
-def test_requests_without_the_device_token_are_refused(
-    exchange: SandboxProcess, authorization: str | None, method: str, path: str
+def test_requests_without_a_valid_signature_are_refused(
+    api: Api, exchange: SandboxProcess, case: str, code: str, method: str, path: str
 ) -> None:
-    headers = {"Idempotency-Key": str(uuid.uuid4())}
-    if authorization:
-        headers["Authorization"] = authorization
+    payment_id = str(uuid.uuid4())
+    body = payment_body("M-100016", 100, kiosk_id="K", kiosk_seq=1, payment_id=payment_id)
+    headers = {"Idempotency-Key": str(uuid.uuid4()), **_signature(case, method, path, body)}
 
     answer = requests.request(
-        method,
-        exchange.url + path,
-        headers=headers,
-        timeout=TIMEOUT,
-        data=payment_body("M-100016", 100, kiosk_id="K", kiosk_seq=1),
+        method, exchange.url + path, headers=headers, timeout=TIMEOUT, data=body
     )
 
-    assert_problem(answer, 401, "unauthorized")
-    assert answer.headers["WWW-Authenticate"] == "Bearer"
+    assert_problem(answer, 401, code)
+    assert answer.headers["WWW-Authenticate"] == SCHEME
+    assert payments_with_id(api, payment_id) == []
 
 
 def test_operations_lookup_reports_what_was_done(api: Api, kiosk_id: str) -> None:

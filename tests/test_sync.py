@@ -31,8 +31,9 @@ from kiosk.services.receipts import get_receipt
 from kiosk.settings import Settings
 from kiosk.terminal.sandbox import SandboxTerminal
 from sync import policy
-from sync.client import ExchangeClient
+from sync.client import DeviceSigner, ExchangeClient
 from sync.sandbox.server import SandboxProcess
+from sync.signing import DeviceCredential, new_secret
 from sync.worker import SyncWorker
 from tests.faultproxy import Fault, FaultProxy
 
@@ -64,12 +65,13 @@ def make_core(settings: Settings, url: str) -> Core:
 DEMO_TOKEN = "demo-device-token-NOT-A-SECRET"
 
 
-def make_worker(core: Core) -> SyncWorker:
+def make_worker(core: Core, *, ca_bundle: Path | None = None) -> SyncWorker:
     client = ExchangeClient(
         core.settings.exchange_url,
         device_token=DEMO_TOKEN,
         kiosk_id=core.settings.kiosk_id,
         timeout=(2.0, 5.0),
+        ca_bundle=ca_bundle,
     )
     return SyncWorker(vault=core.vault, clock=core.clock, client=client, rng=random.Random(11))
 
@@ -306,10 +308,13 @@ def test_a_refused_credential_pauses_the_queue(
     try:
         worker.run_once()
         taken = pay(core, 1200)
-        worker._client.session.headers["Authorization"] = "Bearer revoked-token"
+        # The exchange no longer knows the secret the kiosk signs with (a revoked device).
+        revoked = DeviceCredential(kiosk_id=core.settings.kiosk_id, secret=new_secret())
+        worker._client.session.auth = DeviceSigner(revoked)
         result = worker.run_once()
         assert [o.action for o in result.outcomes] == [Action.PAUSE]
         assert outbox_row(core, taken)["state"] == OutboxState.QUEUED
+        assert worker.paused
         assert worker.run_once().sent == 0  # paused: nothing more is sent
     finally:
         worker.stop()

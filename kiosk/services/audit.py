@@ -5,7 +5,10 @@ over (id, at, actor, action, subject, detail, prev_hash) with a key the vault de
 own key (the `audit_mac` SQL function, see kiosk/store/vault.py), so the MAC key is never
 stored. The newest entry's id and MAC are also kept in `kiosk_meta`, so a deleted last entry
 is noticed too. `verify` names every edited, deleted, moved or unlinked entry; `chain_head`
-is what the sync layer sends to the exchange.
+is what the sync layer sends to the exchange, which answers a signed receipt
+(`store_receipt`). Whoever holds the data key can recompute every MAC, but not the exchange's
+signature: `acknowledgement` finds a trail that no longer holds a head the exchange
+acknowledged.
 """
 
 from __future__ import annotations
@@ -34,6 +37,27 @@ class AuditProblem:
     problem: Problem
     entry_id: int  # the entry concerned (for REORDERED, where it was written)
     found_at: int | None = None  # for REORDERED: the id it sits at now
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditReceipt:
+    """The exchange's signed word that it saw this trail reach entry `seq` with MAC `head`."""
+
+    kiosk_id: str
+    seq: int
+    head: str
+    received_at: str  # the exchange's clock, ISO 8601
+    key_id: str
+    signature: str
+    verified: bool  # the signature held under the exchange key the kiosk trusts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Acknowledgement:
+    """The newest receipt, and whether the trail still holds its head at its entry."""
+
+    receipt: AuditReceipt
+    holds: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,3 +194,49 @@ def _head_mismatch(by_id: dict[int, Any], head_id: int, head_mac: str,
     if row is not None and row[7] != head_mac and head_id not in named:
         return [AuditProblem(problem=Problem.EDITED, entry_id=head_id)]
     return []
+
+
+# -- receipts from the exchange -----------------------------------------------------------------
+
+# A constant: the only text joined into the receipts' SQL below (values are always bound).
+_RECEIPT_COLUMNS = "kiosk_id, seq, head, received_at, key_id, signature, verified"
+
+
+def store_receipt(conn: Any, receipt: AuditReceipt, *, at: dt.datetime) -> None:
+    """Keep a receipt as received, verified or not. Writes no audit entry (that would move the
+    head the receipt is about). Call inside a write transaction."""
+    conn.execute(
+        f"INSERT INTO audit_receipts ({_RECEIPT_COLUMNS}, stored_at)"  # nosec B608
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (receipt.kiosk_id, receipt.seq, receipt.head, receipt.received_at, receipt.key_id,
+         receipt.signature, int(receipt.verified), to_iso(at)))
+
+
+def latest_receipt(conn: Any) -> AuditReceipt | None:
+    """The receipt for the furthest entry the exchange acknowledged; None before the first."""
+    row = conn.execute(f"SELECT {_RECEIPT_COLUMNS} FROM audit_receipts"  # nosec B608
+                       " ORDER BY seq DESC, id DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    return AuditReceipt(kiosk_id=row[0], seq=int(row[1]), head=row[2], received_at=row[3],
+                        key_id=row[4], signature=row[5], verified=bool(row[6]))
+
+
+def unacknowledged_head(conn: Any) -> tuple[int, str] | None:
+    """The chain head when the exchange has not acknowledged it yet (the sync layer then
+    reports it); None when it has, or when the trail is empty."""
+    head = chain_head(conn)
+    receipt = latest_receipt(conn)
+    if head[0] == 0 or (receipt is not None and (receipt.seq, receipt.head) == head):
+        return None
+    return head
+
+
+def acknowledgement(conn: Any) -> Acknowledgement | None:
+    """The newest receipt and whether entry `seq` still has the MAC the exchange signed. A
+    trail rewritten with the data key verifies on its own, but not against this. Reads only."""
+    receipt = latest_receipt(conn)
+    if receipt is None:
+        return None
+    row = conn.execute("SELECT mac FROM audit WHERE id = ?", (receipt.seq,)).fetchone()
+    return Acknowledgement(receipt=receipt, holds=row is not None and row[0] == receipt.head)

@@ -1,11 +1,13 @@
 """Command line of the sandbox exchange.
 
 ``python -m sync.sandbox --host 127.0.0.1 --port 8765 --db PATH [--seed 7] [--members 240]
-[--token TOKEN] [--today YYYY-MM-DD]`` serves the exchange with uvicorn and, once it accepts
-connections, prints exactly one line to stdout: ``sandbox exchange listening on
-http://HOST:PORT``. Port 0 picks a free port; the line names the real one. All logging goes
-to stderr. A new database is seeded from --seed, --members and --today; an existing one keeps
-its data, so a restarted exchange still holds its payments and idempotency keys.
+[--token TOKEN] [--no-demo-secret] [--today YYYY-MM-DD] [--tls-cert PEM --tls-key PEM]``
+serves the exchange with uvicorn (over HTTPS with the certificate and key given) and, once it
+accepts connections, prints exactly one line to stdout: ``sandbox exchange listening on
+http://HOST:PORT`` (``https://`` with TLS). Port 0 picks a free port; the line names the real
+one. All logging goes to stderr. A new database is seeded from --seed, --members and --today;
+an existing one keeps its data, so a restarted exchange still holds its payments, idempotency
+keys, enrolled kiosks and receipt-signing key.
 ``python -m sync.sandbox --write-openapi docs/openapi.json`` writes the OpenAPI document
 instead of serving.
 """
@@ -29,7 +31,7 @@ from .config import DEFAULT_MEMBERS, DEFAULT_SEED, DEMO_TOKEN, SandboxConfig
 
 logger = logging.getLogger(__name__)
 
-LISTENING_LINE = "sandbox exchange listening on http://{host}:{port}"
+LISTENING_LINE = "sandbox exchange listening on {scheme}://{host}:{port}"
 # Requests still running at shutdown (a payment held by an injected delay) get this long.
 GRACEFUL_SHUTDOWN_SECONDS = 2
 
@@ -80,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.db is None:
         parser.error("--db is required to serve")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
     try:
         sock = _bind(args.host, args.port)
     except OSError as exc:
@@ -99,7 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", type=Path, help="the exchange's sqlite3 file (created if absent)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--members", type=int, default=DEFAULT_MEMBERS)
-    parser.add_argument("--token", default=DEMO_TOKEN, help="the device token to accept")
+    parser.add_argument("--token", default=DEMO_TOKEN,
+                        help="the demo device secret, accepted from kiosks not enrolled")
+    parser.add_argument("--no-demo-secret", dest="demo_secret", action="store_false",
+                        help="accept only enrolled kiosks' own secrets, as a real exchange")
+    parser.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
     parser.add_argument(
         "--today",
         type=date.fromisoformat,
@@ -123,9 +132,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace, sock: socket.socket) -> None:
     config = SandboxConfig(
-        token=args.token, seed=args.seed, members=args.members, today=args.today or date.today()
+        token=args.token, accept_demo_secret=args.demo_secret, seed=args.seed,
+        members=args.members, today=args.today or date.today()
     )
     port = sock.getsockname()[1]
+    tls = args.tls_cert is not None
     server = _AnnouncingServer(
         uvicorn.Config(
             create_app(args.db, config=config),
@@ -134,8 +145,11 @@ def _serve(args: argparse.Namespace, sock: socket.socket) -> None:
             log_config=None,
             lifespan="on",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            ssl_certfile=str(args.tls_cert) if tls else None,
+            ssl_keyfile=str(args.tls_key) if tls else None,
         ),
-        announce=LISTENING_LINE.format(host=_url_host(args.host), port=port),
+        announce=LISTENING_LINE.format(scheme="https" if tls else "http",
+                                       host=_url_host(args.host), port=port),
     )
     if args.stop_on_stdin_eof:
         server.stop_when_stdin_closes()

@@ -1,10 +1,11 @@
 """The sandbox exchange's HTTP application: the routes of docs/SYNC_CONTRACT.md plus the
 sandbox-only `/_sandbox` controls, built by `create_app` around one database file.
 
-Handlers are thin: authentication is one dependency (`deps.py`), payments go through
-`payments.py` and batches through `batch.py` (both take the steps of `idempotency.py`), hosted
-links and saved methods have their routes in `pay_routes.py`, and the database is
-`store.ExchangeStore`, called off the event loop in a thread pool.
+Handlers are thin: checking a request's signature is one dependency (`deps.py`), payments go
+through `payments.py` and batches through `batch.py` (both take the steps of
+`idempotency.py`), hosted links and saved methods have their routes in `pay_routes.py`,
+enrollment and audit heads in `device_routes.py`, and the database is `store.ExchangeStore`,
+called off the event loop in a thread pool.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from . import account_routes, openapi, pay_routes
+from . import account_routes, device_routes, openapi, pay_routes
 from .batch import submit_batch
 from .config import SandboxConfig
 from .deps import Authenticated, Exchange
@@ -31,7 +32,12 @@ from .models import BatchAnswer, ChangesPage, Health, Operation, PaymentAccepted
 from .models import Faults as FaultsModel
 from .payments import REPLAYED_HEADER, Faults, submit_payment
 from .posting import iso_seconds
-from .problems import ProblemError, install_problem_handlers, problem_responses
+from .problems import (
+    SIGNATURE_REFUSALS,
+    ProblemError,
+    install_problem_handlers,
+    problem_responses,
+)
 from .store import ExchangeStore
 
 logger = logging.getLogger(__name__)
@@ -40,9 +46,20 @@ API_DESCRIPTION = """\
 The exchange side of the kiosk's sync contract (docs/SYNC_CONTRACT.md), as implemented by the
 sandbox exchange in `sync/sandbox/`.
 
-Every route but `/v1/health` needs `Authorization: Bearer <device token>` and should carry
-`X-Kiosk-Id`. Errors are `application/problem+json` with a stable `code`; act on `status` and
-`code`, never on `title` or `detail`.
+Every route but `/v1/health`, `/v1/exchange-keys` and `/v1/devices` must be signed: headers
+`X-Kiosk-Id`, `X-Signature-Timestamp` (whole seconds since the epoch) and `X-Signature`
+(`v1=` and the base64 HMAC-SHA256, keyed with the kiosk's device secret, of the lines
+`HCK1-HMAC-SHA256`, the method, the path with its query, the timestamp, the kiosk id and the hex
+SHA-256 of the body). A signature more than five minutes from the exchange's clock, or made
+with another secret, answers 401 with its refusal code. A kiosk gets its secret once, by
+enrolling with a one-time code (`POST /v1/devices`); the sandbox also accepts the demo secret
+`demo-device-token-NOT-A-SECRET` from any kiosk id that has not enrolled. Errors are
+`application/problem+json` with a stable `code`; act on `status` and `code`, never on `title`
+or `detail`.
+
+After a sync in which its audit trail moved, the kiosk reports the trail's head
+(`POST /v1/audit-heads`) and keeps the receipt the exchange signs with its Ed25519 key
+(`GET /v1/exchange-keys`).
 
 `POST /v1/payments` follows the IETF Idempotency-Key draft: the exchange keeps every key with
 the SHA-256 of its request body and its final answer (45 days in the sandbox), replays that
@@ -93,10 +110,12 @@ def create_app(db_path: Path, *, config: SandboxConfig) -> FastAPI:
     app.include_router(_contract)
     app.include_router(pay_routes.contract)
     app.include_router(account_routes.contract)
+    app.include_router(device_routes.contract)
     app.include_router(pay_routes.member_pages)
     app.include_router(_sandbox)
     app.include_router(pay_routes.sandbox)
     app.include_router(account_routes.sandbox)
+    app.include_router(device_routes.sandbox)
     return app
 
 
@@ -129,7 +148,7 @@ def health(exchange: Annotated[Exchange, Depends(_exchange)]) -> Response:
         "`seq` has gaps and reading from 0 yields every record exactly once."
     ),
     response_model=ChangesPage,
-    responses=problem_responses("invalid_request", "unauthorized"),
+    responses=problem_responses("invalid_request", *SIGNATURE_REFUSALS),
 )
 def changes(
     exchange: Authenticated,
@@ -148,7 +167,7 @@ def _payment_responses() -> dict[int | str, dict[str, Any]]:
         "idempotency_key_missing",
         "invalid_request",
         "unknown_member",
-        "unauthorized",
+        *SIGNATURE_REFUSALS,
         "request_in_progress",
         "idempotency_key_reused",
         "kiosk_sequence_reused",
@@ -209,7 +228,7 @@ async def post_payment(
     response_model=BatchAnswer,
     responses={
         200: {"description": "One result per operation, in the order of the operations."},
-        **problem_responses("batch_invalid", "unauthorized"),
+        **problem_responses("batch_invalid", *SIGNATURE_REFUSALS),
     },
     openapi_extra={"requestBody": openapi.batch_request_body()},
 )
@@ -225,7 +244,7 @@ async def post_batch(request: Request, exchange: Authenticated) -> Response:
         "first request runs, or 404 `unknown_key`."
     ),
     response_model=Operation,
-    responses=problem_responses("unauthorized", "unknown_key"),
+    responses=problem_responses(*SIGNATURE_REFUSALS, "unknown_key"),
 )
 def operation(
     exchange: Authenticated,

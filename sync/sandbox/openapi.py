@@ -22,6 +22,7 @@ from .account_models import (
     ProfileConflictProblem,
     ReceiptDeliveryRequest,
 )
+from .device_models import AuditHead
 from .models import (
     AddMethod,
     BatchRequest,
@@ -35,7 +36,9 @@ from .models import (
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 _FRAMEWORK_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
-_REQUIRED_HEADERS = ("Idempotency-Key",)
+# Declared optional on the routes, so that a missing one is answered by the route itself (400
+# idempotency_key_missing, 401 signature_missing), yet every client must send them.
+_REQUIRED_HEADERS = ("Idempotency-Key", "X-Kiosk-Id", "X-Signature-Timestamp", "X-Signature")
 
 
 def payment_request_body() -> dict[str, Any]:
@@ -132,6 +135,7 @@ def complete(document: dict[str, Any]) -> None:
             (HostedPaymentRequest, "validation"),
             *((model, "validation") for model in _METHOD_CHANGES),
             *((model, "validation") for model in _ACCOUNT_MODELS),
+            (AuditHead, "validation"),
             (Problem, "serialization"),
             (ProfileConflictProblem, "serialization"),
         ],
@@ -167,7 +171,6 @@ def _drop_framework_validation(operation: dict[str, Any]) -> None:
 
 
 def _mark_required_headers(operation: dict[str, Any]) -> None:
-    # The route accepts a missing key so that it can answer 400 idempotency_key_missing itself.
     for parameter in operation.get("parameters", []):
         if parameter.get("in") == "header" and parameter.get("name") in _REQUIRED_HEADERS:
             parameter["required"] = True

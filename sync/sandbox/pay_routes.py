@@ -20,7 +20,7 @@ from . import hosted, idempotency, methods, openapi
 from .deps import Authenticated, Exchange, exchange_of, json_response
 from .models import AchReturnRequest, HostedPayment, HostedText, HostedTextSent, SavedMethodData
 from .payments import REPLAYED_HEADER, reply
-from .problems import ProblemError, problem_responses
+from .problems import SIGNATURE_REFUSALS, ProblemError, problem_responses
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +36,8 @@ HostedId = Annotated[str, PathParam(max_length=64)]
 
 def _idempotent_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
     responses = problem_responses(
-        "idempotency_key_missing", "invalid_request", "unauthorized", "idempotency_key_reused",
-        *codes,
+        "idempotency_key_missing", "invalid_request", *SIGNATURE_REFUSALS,
+        "idempotency_key_reused", *codes,
     )
     responses[201] = {"description": "Done. The answer is stored under the key."}
     replayed = {
@@ -123,7 +123,7 @@ def _found(link: dict[str, Any] | None) -> dict[str, Any]:
         "changed), `expired` or `cancelled`. Reading it any number of times changes nothing."
     ),
     response_model=HostedPayment,
-    responses=problem_responses("unauthorized", "unknown_hosted_payment"),
+    responses=problem_responses(*SIGNATURE_REFUSALS, "unknown_hosted_payment"),
 )
 def get_hosted_payment(exchange: Authenticated, hosted_payment_id: HostedId) -> Response:
     now = exchange.config.clock()
@@ -138,7 +138,9 @@ def get_hosted_payment(exchange: Authenticated, hosted_payment_id: HostedId) -> 
         "is; a paid one answers 409 `hosted_already_paid`."
     ),
     response_model=HostedPayment,
-    responses=problem_responses("unauthorized", "unknown_hosted_payment", "hosted_already_paid"),
+    responses=problem_responses(
+        *SIGNATURE_REFUSALS, "unknown_hosted_payment", "hosted_already_paid"
+    ),
 )
 def cancel_hosted_payment(exchange: Authenticated, hosted_payment_id: HostedId) -> Response:
     now = exchange.config.clock()
@@ -154,7 +156,7 @@ def cancel_hosted_payment(exchange: Authenticated, hosted_payment_id: HostedId) 
     status_code=202,
     response_model=HostedTextSent,
     responses=problem_responses(
-        "invalid_request", "unauthorized", "unknown_hosted_payment", "hosted_expired",
+        "invalid_request", *SIGNATURE_REFUSALS, "unknown_hosted_payment", "hosted_expired",
         "hosted_not_pending",
     ),
 )

@@ -33,10 +33,47 @@ class ProblemKind:
 
 
 PROBLEMS: dict[str, ProblemKind] = {
-    "unauthorized": ProblemKind(
+    "signature_missing": ProblemKind(
         status=401,
-        title="Device token missing or unknown",
-        when="The Authorization header has no bearer token, or not one this exchange knows.",
+        title="Request not signed",
+        when="X-Kiosk-Id, X-Signature-Timestamp or X-Signature is missing or empty. Every "
+        "route but /v1/health, /v1/exchange-keys and /v1/devices must be signed.",
+    ),
+    "signature_timestamp_invalid": ProblemKind(
+        status=401,
+        title="Signature timestamp not readable",
+        when="X-Signature-Timestamp is not whole seconds since the epoch in ASCII digits.",
+    ),
+    "signature_expired": ProblemKind(
+        status=401,
+        title="Signature too old or too new",
+        when="The signature's timestamp is more than five minutes from the exchange's clock: "
+        "the kiosk's clock is off, or the request was held back and replayed.",
+    ),
+    "device_unknown": ProblemKind(
+        status=401,
+        title="Kiosk not enrolled",
+        when="No device secret is registered for the kiosk in X-Kiosk-Id (and this exchange "
+        "does not accept the demo secret).",
+    ),
+    "signature_invalid": ProblemKind(
+        status=401,
+        title="Signature does not hold",
+        when="The signature was not made with the kiosk's device secret over this method, "
+        "path and query, timestamp, kiosk id and body. Once a kiosk has enrolled, only its "
+        "own secret is accepted.",
+    ),
+    "enrollment_refused": ProblemKind(
+        status=403,
+        title="Enrollment code refused",
+        when="The enrollment code is unknown, was used already, or has expired. Ask the "
+        "exchange for a new code.",
+    ),
+    "device_already_enrolled": ProblemKind(
+        status=409,
+        title="Kiosk already enrolled",
+        when="This kiosk id already has a device secret; enrolling again is refused and the "
+        "code stays unused.",
     ),
     "idempotency_key_missing": ProblemKind(
         status=400,
@@ -204,6 +241,11 @@ PROBLEMS: dict[str, ProblemKind] = {
         status=500, title="Exchange error", when="Something failed inside the exchange."
     ),
 }
+
+
+# What a refused signature can answer (401), for the documentation of each signed route.
+SIGNATURE_REFUSALS = ("signature_missing", "signature_timestamp_invalid", "signature_expired",
+                      "device_unknown", "signature_invalid")
 
 
 class ProblemError(Exception):

@@ -13,21 +13,26 @@ import logging
 import os
 import queue
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
+from urllib.parse import quote
 
 from .config import DEFAULT_MEMBERS, DEFAULT_SEED, DEMO_TOKEN
 
 logger = logging.getLogger(__name__)
 
-_LISTENING = re.compile(r"^sandbox exchange listening on http://(?P<host>.+):(?P<port>\d+)$")
+_LISTENING = re.compile(
+    r"^sandbox exchange listening on (?P<scheme>https?)://(?P<host>.+):(?P<port>\d+)$"
+)
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _STDERR_TAIL_CHARS = 4000
 
@@ -51,15 +56,24 @@ class SandboxProcess:
         seed: int = DEFAULT_SEED,
         members: int = DEFAULT_MEMBERS,
         token: str = DEMO_TOKEN,
+        demo_secret: bool = True,
         today: date | None = None,
         startup_timeout: float = 20.0,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
+        """`tls` is (certificate, key), both PEM: the exchange then serves HTTPS. With
+        `demo_secret` false only enrolled kiosks' own secrets are accepted."""
         self.db_path = db_path
         self.host = host
         self._port = port
+        self.tls = tls
         self._options = ["--seed", str(seed), "--members", str(members), "--token", token]
+        if not demo_secret:
+            self._options.append("--no-demo-secret")
         if today is not None:
             self._options += ["--today", today.isoformat()]
+        if tls is not None:
+            self._options += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
         self._startup_timeout = startup_timeout
         self._process: subprocess.Popen[str] | None = None
         self._stdin: IO[str] | None = None
@@ -74,9 +88,26 @@ class SandboxProcess:
 
     @property
     def url(self) -> str:
-        """The base URL, e.g. ``http://127.0.0.1:8765``."""
+        """The base URL, e.g. ``http://127.0.0.1:8765`` (``https://`` when serving TLS)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self._port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host}:{self._port}"
+
+    def receipt_key(self) -> str:
+        """The exchange's newest receipt-signing public key (base64 raw Ed25519), read from
+        its database once it has started: what the demo gives the kiosk as
+        `exchange_receipt_key`. Reads only; "" before the first start."""
+        if not self.db_path.exists():
+            return ""
+        uri = f"file:{quote(str(self.db_path))}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=10.0)) as conn:
+            try:
+                row = conn.execute(
+                    "SELECT public_key FROM exchange_keys ORDER BY created_at DESC LIMIT 1"
+                ).fetchone()
+            except sqlite3.OperationalError:  # a database from before receipts
+                return ""
+        return str(row[0]) if row else ""
 
     @property
     def running(self) -> bool:

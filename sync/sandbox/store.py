@@ -1,6 +1,7 @@
 """The sandbox exchange's own database: a plain sqlite3 file in WAL mode holding plans, members,
 invoices, the payment ledger, the changes feed and idempotency keys with their stored answers,
-hosted payment links and the texts sent for them, and members' saved payment methods.
+hosted payment links and the texts sent for them, members' saved payment methods, and the
+enrolled kiosks, enrollment codes, receipt-signing key and audit heads (`devices.py`).
 
 Every public method opens its own connection and closes it before returning, so the store can
 be called from any thread (the web app calls it from a thread pool). Every write runs in one
@@ -182,6 +183,38 @@ CREATE TABLE IF NOT EXISTS reminders (
     language TEXT NOT NULL,
     sent_on TEXT NOT NULL,
     UNIQUE (member_id, invoice_id, days_before)
+);
+-- Enrolled kiosks and the secret each signs its requests with (an HMAC needs the secret).
+CREATE TABLE IF NOT EXISTS devices (
+    kiosk_id TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    enrolled_at TEXT NOT NULL
+);
+-- One-time enrollment codes, kept only as their SHA-256.
+CREATE TABLE IF NOT EXISTS enrollment_codes (
+    code_sha256 TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT,
+    used_by TEXT
+);
+-- The exchange's Ed25519 keys for audit-head receipts (made once, on the first start).
+CREATE TABLE IF NOT EXISTS exchange_keys (
+    key_id TEXT PRIMARY KEY,
+    private_key BLOB NOT NULL,
+    public_key TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+-- Every audit-trail head a kiosk reported, with the receipt it was given.
+CREATE TABLE IF NOT EXISTS audit_heads (
+    id INTEGER PRIMARY KEY,
+    kiosk_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    head TEXT NOT NULL,
+    kiosk_at TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    signature TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS method_changes (
     idempotency_key TEXT PRIMARY KEY,
