@@ -377,6 +377,11 @@ def _late_months(history: History, day: dt.date) -> tuple[bool, list[str]]:
     return False, [inv.coverage_month for inv in unpaid if inv.due_date < day]
 
 
+def _grace_month(anchor: str, day: dt.date) -> int:
+    year, month = (int(part) for part in anchor.split("-"))
+    return max((day.year - year) * 12 + day.month - month + 1, 1)
+
+
 def _expected_by_day(history: History) -> dict[dt.date, Expected]:
     """The rules read literally, one day at a time: late means past the due date and not
     counted as paid; a grace period counts calendar months from the coverage month of the first
@@ -390,10 +395,11 @@ def _expected_by_day(history: History) -> dict[dt.date, Expected]:
     day = history.first_day
     while day <= history.last_day:
         binder_unpaid, late = (False, []) if ended else _late_months(history, day)
-        anchor = (anchor or late[0]) if late else None
-        if anchor is not None and ended is None:
-            year, month = (int(part) for part in anchor.split("-"))
-            grace_month = max((day.year - year) * 12 + day.month - month + 1, 1)
+        if anchor is not None and ended is None and _grace_month(anchor, day) > length:
+            ended = month_end(anchor, 0 if aptc else length - 1)  # paid today is too late
+        anchor = (anchor or late[0]) if late and ended is None else None
+        if anchor is not None:
+            grace_month = _grace_month(anchor, day)
             if grace_month > length:
                 ended = month_end(anchor, 0 if aptc else length - 1)
             else:
@@ -502,3 +508,16 @@ def test_notice_codes_are_the_ones_the_ui_translates() -> None:
         "coverage_ending",
         "coverage_ended",
     }
+
+
+def test_arrears_paid_the_day_after_the_grace_period_are_too_late() -> None:
+    """Found by the property above: three grace months March to May; a payment on June 1
+    does not bring the coverage back, which ends with March (the member had tax credits)."""
+    invoices = invoices_from("2025-03", [1], binder=False, lead_days=0)
+    for paid_on, state in (("2025-05-31", CoverageState.CURRENT),
+                           ("2025-06-01", CoverageState.TERMINATION_PENDING)):
+        standing = coverage_standing(member(aptc=True), invoices, [pay(paid_on, 1)],
+                                     as_of=dt.date(2025, 6, 1), rules=BillingRules())
+        assert standing.state is state, paid_on
+        if state is CoverageState.TERMINATION_PENDING:
+            assert standing.coverage_ends == dt.date(2025, 3, 31)
