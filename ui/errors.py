@@ -305,6 +305,19 @@ _REASONS: dict[str, str] = {
         "The exchange does not know this member. Check the member ID with the exchange."),
     "invalid_request": N_("The exchange refused it as incomplete. Call support."),
     "cancelled": N_("Cancelled by a supervisor."),
+    "tls_error": N_("The exchange's secure connection could not be trusted. It waits; call "
+                    "support."),
+    "not_configured": N_("No exchange address is set up on this kiosk. It waits; call support."),
+    "signature_expired": N_("The exchange refused it because this kiosk's clock is wrong. A "
+                            "supervisor must set the clock; it will then be sent again."),
+    "signature_invalid": N_(
+        "The exchange refused this kiosk's credential. A supervisor must renew it."),
+    "signature_missing": N_(
+        "The exchange refused this kiosk's credential. A supervisor must renew it."),
+    "signature_timestamp_invalid": N_(
+        "The exchange refused this kiosk's credential. A supervisor must renew it."),
+    "device_unknown": N_(
+        "The exchange refused this kiosk's credential. A supervisor must renew it."),
 }
 
 

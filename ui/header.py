@@ -192,9 +192,9 @@ class HeaderBar(QFrame):
             return _("Connecting…")
         words = {
             Connection.ONLINE: _("Online"),
-            Connection.OFFLINE: _("Offline"),
+            Connection.OFFLINE: _offline_words(status.reason),
             Connection.SYNCING: _("Sending…"),
-            Connection.PAUSED: _("Sending paused — call a supervisor"),
+            Connection.PAUSED: _paused_words(status.reason),
             Connection.PROBLEM: _("Online, but sending is stuck — open Waiting payments")
             if status.stalled else _("Online"),
         }[status.connection]
@@ -221,6 +221,23 @@ class HeaderBar(QFrame):
 
     def _on_language_current_index_changed(self, index: int) -> None:
         self.sig_language_chosen.emit(str(self.language.itemData(index)))
+
+
+def _offline_words(reason: str) -> str:
+    """Offline, and why when waiting will not fix it by itself."""
+    if reason == "tls_error":
+        return _("Offline — the exchange's secure connection is not trusted; call support")
+    if reason == "not_configured":
+        return _("Offline — no exchange address is set up; call support")
+    return _("Offline")
+
+
+def _paused_words(reason: str) -> str:
+    """Sending paused by a refusal of the exchange: what the supervisor must do."""
+    if reason == "signature_expired":
+        return _("Sending paused — the kiosk's clock is more than 5 minutes off; a supervisor "
+                 "must set it")
+    return _("Sending paused — call a supervisor")
 
 
 def _age(since: dt.datetime) -> str:
