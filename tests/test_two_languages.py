@@ -13,7 +13,7 @@ from kiosk.visit import VisitState
 from tests.test_ui_flow import Kiosk, exchange, kiosk, open_member, sign_in  # noqa: F401
 
 # A demo member whose preferences name each language (see sync/sandbox/demo_data.py).
-MEMBERS = {"es": ("M-100001", "José")}
+MEMBERS = {"es": ("M-100001", "José"), "vi": ("M-100005", "Thu Hà")}
 
 
 @pytest.mark.parametrize("language", sorted(set(MEMBERS) & set(LANGUAGES)))

@@ -195,7 +195,8 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated steps to save")
     args = parser.parse_args()
     sizes = tuple(tuple(int(v) for v in s.split("x")) for s in args.sizes.split(","))
-    appearance = Appearance(theme=args.theme, scale=args.scale) if args.theme else None
+    appearance = (Appearance(theme=args.theme or theme.STANDARD.name, scale=args.scale)
+                  if args.theme or args.scale != 1.0 else None)
     capture(args.out, sizes, args.language, appearance,  # type: ignore[arg-type]
             set(args.only.split(",")) if args.only else None)
     print(f"screenshots written to {args.out}")
