@@ -75,3 +75,33 @@ def test_sizes_grow_with_the_text_setting_and_stay_large(scale: float) -> None:
         assert scaled.body_px >= 20 and scaled.body_px == round(22 * scale)
         assert scaled.target_px >= 44
         assert scaled.focus_px >= 2
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_the_focus_ring_does_not_make_a_field_need_more_room(qtbot: object, scale: float) -> None:
+    """The thicker focus border is taken from the padding, so a field that gets focus keeps
+    its size and its text is not squeezed (the layout check found 2 px missing)."""
+    from PySide6.QtWidgets import QApplication, QLineEdit, QVBoxLayout, QWidget
+
+    from ui import theme
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    theme.apply(app, theme.Appearance(scale=scale))
+    try:
+        holder = QWidget()
+        layout = QVBoxLayout(holder)
+        field, other = QLineEdit("demo.navigator"), QLineEdit()
+        layout.addWidget(field)
+        layout.addWidget(other)
+        holder.show()
+        other.setFocus()
+        app.processEvents()
+        unfocused = field.minimumSizeHint()
+        field.setFocus()
+        app.processEvents()
+        assert field.hasFocus()
+        assert field.minimumSizeHint().height() <= unfocused.height()
+        holder.close()
+    finally:
+        theme.apply(app)

@@ -129,6 +129,8 @@ def stylesheet(t: Tokens) -> str:
         padding: 2px 10px;
         border: 2px solid {t.border}; border-radius: {t.radius_px}px;
         background: {t.background}; color: {t.text}; }}
+    QLineEdit:focus, QComboBox:focus, QDateEdit:focus, QSpinBox:focus {{
+        padding: {max(0, 4 - t.focus_px)}px {max(0, 12 - t.focus_px)}px; }}
     QRadioButton, QCheckBox {{ min-height: {t.target_px}px; }}
     QRadioButton::indicator, QCheckBox::indicator {{ width: 24px; height: 24px;
         border: 3px solid {t.border}; background: {t.background}; }}
