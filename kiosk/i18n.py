@@ -134,6 +134,13 @@ def isolate(text: str) -> str:
     return f"\u2068{text}\u2069"
 
 
+def line_start(text: str) -> str:
+    """Text made only of names or codes (a member's name as a heading), started with a
+    right-to-left mark when the navigator reads right to left, so it sits where their lines
+    start (Qt aligns a line by its first strong letter, which a Latin name makes left)."""
+    return f"\u200f{text}" if is_right_to_left(current_language()) else text
+
+
 def format_money(amount: Money, language: str | None = None) -> str:
     """The amount as people of `language` write it, e.g. $1,234.50 or 1234,50 US$."""
     from babel.numbers import format_currency

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from kiosk.i18n import LANGUAGES, _, in_language
+from kiosk.i18n import LANGUAGES, _, in_language, isolate
 from kiosk.visit import VisitState
 from tests.test_ui_flow import Kiosk, exchange, kiosk, open_member, sign_in  # noqa: F401
 
@@ -25,7 +25,7 @@ def test_the_member_reads_their_language_while_the_navigator_keeps_english(
     open_member(kiosk, qtbot, member_id)
     screen = kiosk.window.member
     assert screen.language_offer.isVisible()
-    assert screen.language_note.text().startswith(f"{first_name} prefers ")
+    assert screen.language_note.text().startswith(f"{isolate(first_name)} prefers ")
     qtbot.mouseClick(screen.use_language, Qt.MouseButton.LeftButton)
     assert kiosk.ctx.member_language == language and not screen.language_offer.isVisible()
     with in_language(language):

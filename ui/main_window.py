@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(body)
         self.setMinimumSize(1024, 700)
         self._connect_signals()
+        self._apply_direction(current_language())  # a kiosk set up for Arabic starts mirrored
         self.retranslate_ui()
         self.visit.start(has_staff=staff_count(vault=ctx.core.vault) > 0)
         self._show_state()
@@ -347,14 +348,17 @@ class MainWindow(QMainWindow):
         """The navigator's language: every screen re-translated at once, what was typed kept,
         the layout mirrored for Arabic and Persian (direction from Babel's locale data)."""
         set_language(code)
+        self._apply_direction(code)
+        self.retranslate_ui()
+        if self._icons_drawn:
+            self.draw_icons()
+
+    def _apply_direction(self, code: str) -> None:
         direction = _direction(code)
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.setLayoutDirection(direction)
         self.setLayoutDirection(direction)
-        self.retranslate_ui()
-        if self._icons_drawn:
-            self.draw_icons()
 
     def _on_header_sign_out_requested(self) -> None:
         self._ask_before_leaving(self._sign_out)

@@ -24,6 +24,7 @@ from kiosk.i18n import (
     isolate,
     kiosk_language,
     language_name,
+    line_start,
     ngettext,
 )
 from kiosk.services.members import MemberAccount, get_account
@@ -138,7 +139,7 @@ class MemberScreen(Screen):
     def _render(self, account: MemberAccount) -> None:
         self.account = account
         member = account.member
-        self.heading.setText(member.full_name)
+        self.heading.setText(line_start(member.full_name))
         self.identity.setText(_("Member ID {member_id} · born {birth} · {phone}").format(
             member_id=isolate(member.member_id), birth=format_date(member.date_of_birth),
             phone=isolate(display_phone(member.phone))))
@@ -170,7 +171,7 @@ class MemberScreen(Screen):
         if offered:
             name = language_name(offered)
             self.language_note.setText(_("{name} prefers {language}.").format(
-                name=account.member.first_name, language=name))
+                name=isolate(account.member.first_name), language=isolate(name)))
             self.language_note.setAccessibleName(self.language_note.text())
             words = _("Use {language} for the member").format(language=name)
             self.use_language.setText(words)
