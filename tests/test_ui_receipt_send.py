@@ -99,3 +99,20 @@ def test_print_uses_the_printer_or_says_there_is_none_and_saves_a_pdf(
     assert receipt.saved.text().startswith("No printer is set up on this kiosk. Saved as ")
     saved = receipt.saved.text().rsplit("Saved as ", 1)[1]
     assert open(saved, "rb").read(4) == b"%PDF"  # noqa: PTH123
+
+
+def test_a_receipt_read_that_ends_after_done_never_shows_in_the_next_visit(
+        kiosk: Kiosk, qtbot: QtBot) -> None:  # noqa: F811
+    set_language("en")
+    sign_in(kiosk, qtbot)
+    pay(kiosk, qtbot)
+    receipt = kiosk.window.receipt
+    receipt.refresh()  # a read after a sync pass is on its way...
+    qtbot.mouseClick(receipt.done, Qt.MouseButton.LeftButton)  # ...when the visit ends
+    assert kiosk.window.visit.state is VisitState.WELCOME
+    runner = kiosk.ctx.runner
+    qtbot.waitUntil(lambda: runner.busy == 0, timeout=10000)
+    qtbot.wait(50)  # let the finished reads deliver
+    assert receipt.receipt is None and receipt.showing is None
+    assert all(value.text() == "" for value in receipt.values)
+    assert receipt.send_to.text() == "" and not receipt.print_paper.isEnabled()

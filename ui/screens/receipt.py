@@ -53,6 +53,9 @@ class ReceiptScreen(Screen):
     def __init__(self, ctx: ScreenContext) -> None:
         super().__init__(ctx)
         self.receipt: Receipt | None = None
+        # The payment this screen shows; a read that finishes after Done (or for another
+        # payment) is dropped, so one member's receipt never shows during the next visit.
+        self.showing: str | None = None
         self.accepted = label("banner")
         self.form = QFormLayout()
         self.names: list[QLabel] = []
@@ -160,6 +163,7 @@ class ReceiptScreen(Screen):
 
     def show_payment(self, payment_id: str) -> None:
         self.receipt = None
+        self.showing = payment_id
         self._set_actions_enabled(False)
         self.profile = None
         self.saved.clear()
@@ -179,6 +183,7 @@ class ReceiptScreen(Screen):
 
     def clear(self) -> None:
         self.receipt = None
+        self.showing = None
         self._set_actions_enabled(False)
         for widget in (*self.names, *self.values):
             widget.clear()
@@ -193,6 +198,8 @@ class ReceiptScreen(Screen):
 
     def _render(self, receipt: Receipt) -> None:
         """The receipt is the member's: it is shown in the member's language."""
+        if receipt.payment_id != self.showing:
+            return  # read for a visit that has ended
         with in_language(self.ctx.member_language):
             self._render_receipt(receipt)
         self.sig_shown.emit()
@@ -205,10 +212,14 @@ class ReceiptScreen(Screen):
                 profile = None  # the member left the kiosk's list; type the address
             return profile, deliveries_of(receipt.payment_id, vault=vault)
 
-        self.ctx.runner.run(read, on_done=self._on_contact_read, on_error=self.show_error)
+        payment_id = receipt.payment_id
+        self.ctx.runner.run(read, on_done=lambda got: self._on_contact_read(payment_id, got),
+                            on_error=self.show_error)
 
-    def _on_contact_read(self, read: tuple[ContactProfile | None,
-                                           list[ReceiptDelivery]]) -> None:
+    def _on_contact_read(self, payment_id: str, read: tuple[ContactProfile | None,
+                                                            list[ReceiptDelivery]]) -> None:
+        if payment_id != self.showing:
+            return
         first_time = self.profile is None
         self.profile, deliveries = read
         if first_time and self.profile is not None:
