@@ -8,20 +8,18 @@ same vault, one request per payment for a sample, extrapolated to the same count
 from __future__ import annotations
 
 import random
-import shutil
 import socket
 import tempfile
 import time
 from pathlib import Path
 
+from bench.common import BenchRun, copy_kiosk, open_core
 from bench.report import Figure
-from kiosk.bootstrap import Core, build_core
-from kiosk.clock import SystemClock
+from kiosk.bootstrap import Core
 from kiosk.domain.money import Money
 from kiosk.domain.staff import Role, StaffSession
 from kiosk.services.payments import PaymentContext, TakeCardPayment, take_card_payment
-from kiosk.settings import DEMO_DEVICE_TOKEN, Settings
-from kiosk.terminal.sandbox import SandboxTerminal
+from kiosk.settings import DEMO_DEVICE_TOKEN
 from sync.client import ExchangeClient
 from sync.sandbox.server import SandboxProcess
 from sync.worker import SyncWorker
@@ -38,10 +36,7 @@ def _free_port() -> int:
 
 
 def _core(data_dir: Path, url: str) -> Core:
-    settings = Settings(data_dir=data_dir, exchange_url=url, device_token=DEMO_DEVICE_TOKEN,
-                        kiosk_id="KBENCH")
-    return build_core(settings, clock=SystemClock(), terminal=SandboxTerminal(
-        rng=random.Random(1)))
+    return open_core(data_dir, exchange_url=url, device_token=DEMO_DEVICE_TOKEN)
 
 
 def _worker(core: Core, url: str, batch_size: int) -> SyncWorker:
@@ -82,7 +77,11 @@ def _drain(core: Core, worker: SyncWorker, *, limit_s: float) -> tuple[int, floa
     return confirmed, time.perf_counter() - start
 
 
-def run(count: int = 10_000, single_sample: int = 100) -> list[Figure]:
+def run(run: BenchRun) -> list[Figure]:
+    return measure(count=1000 if run.quick else 10_000)
+
+
+def measure(count: int = 10_000, single_sample: int = 100) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         with SandboxProcess(db_path=tmp / "exchange.db", port=_free_port()) as exchange:
@@ -100,7 +99,7 @@ def _measure(tmp: Path, exchange: SandboxProcess, proxy: FaultProxy, count: int,
     capture_s = _capture(core, count)
     print(f"  captured {count} payments offline in {capture_s:.1f} s")
     core.close()
-    shutil.copytree(tmp / "kiosk", tmp / "kiosk-single")
+    copy_kiosk(tmp / "kiosk", tmp / "kiosk-single")  # with its device-key folder
     core = _core(tmp / "kiosk", proxy.url)
     confirmed, batch_s = _drain(core, _worker(core, proxy.url, 100), limit_s=600)
     core.close()
@@ -117,7 +116,11 @@ def _measure(tmp: Path, exchange: SandboxProcess, proxy: FaultProxy, count: int,
     return [
         Figure(name=f"drain {count} payments, batches of 100, +{LATENCY_S * 1000:.0f} ms each way",
                value=batch_s, unit="s", baseline=count / single_rate,
-               target=f"< {TARGET_S:.0f} s", met=batch_s < TARGET_S and confirmed == count),
+               target=f"< {TARGET_S:.0f} s", met=batch_s < TARGET_S and confirmed == count,
+               note=f"{confirmed} confirmed by the real SyncWorker through tests.faultproxy "
+                    f"(+{LATENCY_S * 1000:.0f} ms each way) to the sandbox exchange; baseline: "
+                    f"one request per payment, {single_sample} sent and extrapolated"),
         Figure(name="drain rate, batched", value=confirmed / batch_s, unit="payments/s",
-               baseline=single_rate, target="(compare)", met=True),
+               baseline=single_rate, target="(compare)", met=None,
+               note="baseline: one request per payment"),
     ]

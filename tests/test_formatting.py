@@ -87,3 +87,15 @@ def test_plural_messages_follow_the_languages_rule(code: str) -> None:
         singular, plural = message.id
         for n in COUNTS:
             assert translations.ngettext(singular, plural, n) == forms[choose(n)]
+
+
+@pytest.mark.parametrize("code", [c for c in ALL_LANGUAGES if c != "tl"])
+def test_the_kept_language_names_are_cldrs(code: str) -> None:
+    """The language list's names are kept in code (asking Babel loads every locale at start);
+    they must stay what CLDR calls each language in itself."""
+    from babel import Locale
+
+    from kiosk.i18n import language_name
+
+    cldr = str(Locale.parse(code).get_display_name(code))
+    assert language_name(code) == cldr[:1].upper() + cldr[1:]

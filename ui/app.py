@@ -7,6 +7,7 @@ and exits, so start-up can be checked on a machine without a display.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -137,6 +138,14 @@ def _start_failed(error: KioskError, *, smoke: bool) -> int:
     return 1
 
 
+def freeze_startup_objects() -> None:
+    """Collect once, then leave everything start-up made (modules, screens, widgets, which
+    live as long as the kiosk) out of later collections (`gc.freeze`). A full collection
+    that walks them all holds the GIL for about 50 ms, long enough to stall the screen."""
+    gc.collect()
+    gc.freeze()
+
+
 def _backup_timer(app: QApplication, core: Core, runner: TaskRunner) -> QTimer:
     """Every hour, make the scheduled backup when it is due (off the UI thread)."""
     timer = QTimer(app)
@@ -183,6 +192,7 @@ def _run_window(app: QApplication, core: Core, *, smoke: bool,
         if smoke:
             print("ready", flush=True)
             return 0
+        QTimer.singleShot(0, freeze_startup_objects)  # once the first screen is up
         timers = [_backup_timer(app, core, runner)]
         if settings.demo:
             timers.append(_demo_code_timer(app))

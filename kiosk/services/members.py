@@ -111,18 +111,27 @@ def _by_name(conn: Any, query: str, limit: int) -> list[Any]:
     return list(conn.execute(sql, (*params, limit)).fetchall())
 
 
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    """The strings that start with `prefix` are exactly those in [low, high)."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _by_member_id(conn: Any, digits: str, limit: int) -> list[Any]:
+    # What `member_id LIKE 'M-<digits>%'` finds, as two ranges of the primary key's index
+    # (LIKE ignores case, so 'm-' too): a LIKE cannot use that index and reads every row.
+    upper, lower = _prefix_range(f"M-{digits}"), _prefix_range(f"m-{digits}")
+    return list(conn.execute(
+        f"SELECT {_HIT_COLUMNS} FROM members m WHERE (m.member_id >= ? AND m.member_id < ?)"  # nosec B608
+        " OR (m.member_id >= ? AND m.member_id < ?) ORDER BY m.member_id LIMIT ?",
+        (*upper, *lower, limit),
+    ).fetchall())
+
+
 def _lookup(conn: Any, query: str, limit: int) -> list[Any]:
     text = query.strip()
     folded = text.lower()
     if _MEMBER_ID.match(folded):
-        digits = folded.lstrip("m-")
-        return list(
-            conn.execute(
-                f"SELECT {_HIT_COLUMNS} FROM members m WHERE m.member_id LIKE ? "  # nosec B608
-                "ORDER BY m.member_id LIMIT ?",
-                (f"M-{digits}%", limit),
-            ).fetchall()
-        )
+        return _by_member_id(conn, folded.lstrip("m-"), limit)
     date = parse_date(text)
     if date is not None:
         return list(
@@ -134,10 +143,13 @@ def _lookup(conn: Any, query: str, limit: int) -> list[Any]:
         )
     digits = phone_digits(text)
     if len(digits) >= 7 and len(digits) >= len(text.replace(" ", "")) // 2:
+        # The ending can match anywhere, so every number is read: from the small phone index
+        # (the subquery needs nothing else), not from the whole members table.
         return list(
             conn.execute(
-                f"SELECT {_HIT_COLUMNS} FROM members m WHERE m.phone_digits LIKE ? "  # nosec B608
-                "ORDER BY m.last_name, m.first_name LIMIT ?",
+                f"SELECT {_HIT_COLUMNS} FROM members m WHERE m.rowid IN"  # nosec B608
+                " (SELECT rowid FROM members WHERE phone_digits LIKE ?)"
+                " ORDER BY m.last_name, m.first_name LIMIT ?",
                 (f"%{digits}", limit),
             ).fetchall()
         )
