@@ -68,6 +68,7 @@ class HeaderBar(QFrame):
         self.display_menu = QMenu(self)
         self.display.setMenu(self.display_menu)
         self.icon_color = "#1a1a1a"
+        self.icons_ready = False  # the icon font loads after the first screen shows
         self.appearance = ("standard", 1.0)
         self.speech_on = False
         for widget in (self.language, self.sign_out, self.help, self.display):
@@ -152,6 +153,7 @@ class HeaderBar(QFrame):
     def set_appearance(self, theme: str, scale: float, icon_color: str) -> None:
         self.appearance = (theme, scale)
         self.icon_color = icon_color
+        self.icons_ready = True
         self._fill_display_menu()
         self._render_status()
 
@@ -215,7 +217,7 @@ class HeaderBar(QFrame):
         text = self.status_line()
         self.status_text.setText(text)
         self.status_text.setAccessibleName(_("Connection status: {status}").format(status=text))
-        if self.status is not None:
+        if self.status is not None and self.icons_ready:
             self.status_icon.setPixmap(icon(_STATUS_ICON[self.status.connection],
                                             self.icon_color).pixmap(28, 28))
 

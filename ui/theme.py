@@ -186,7 +186,10 @@ def apply(app: QApplication, appearance: Appearance | None = None) -> Tokens:
     font = QFont()
     font.setFamilies(list(families) or [app.font().family()])
     font.setPixelSize(tokens.body_px)
+    sheet = stylesheet(tokens)
+    if app.styleSheet() == sheet and app.font() == font:
+        return tokens  # already in effect: re-applying re-polishes every widget (0.1 s)
     app.setFont(font)
     app.setPalette(palette(tokens))
-    app.setStyleSheet(stylesheet(tokens))
+    app.setStyleSheet(sheet)
     return tokens
