@@ -104,11 +104,23 @@ def _by_name(conn: Any, query: str, limit: int) -> list[Any]:
         if len(word) < 3:
             clauses.append("(m.name_folded LIKE ? OR m.name_folded LIKE ?)")
             params += [f"{word}%", f"% {word}%"]
-    sql = (
-        f"SELECT {_HIT_COLUMNS} FROM members m WHERE {' AND '.join(clauses)}"  # nosec B608
-        " ORDER BY m.last_name, m.first_name, m.member_id LIMIT ?"
-    )
-    return list(conn.execute(sql, (*params, limit)).fetchall())
+    where = " AND ".join(clauses)
+    order = "ORDER BY m.last_name, m.first_name, m.member_id"
+    if len(long_words) > 1 or any(len(w) > 5 for w in long_words):
+        # Two pieces, or a long one, match few members: sort those few.
+        sql = f"SELECT {_HIT_COLUMNS} FROM members m WHERE {where} {order} LIMIT ?"  # nosec B608
+        return list(conn.execute(sql, (*params, limit)).fetchall())
+    # A short piece matches thousands: walk the names in list order (the index holds what the
+    # conditions need) and stop at the limit, then read the rows found.
+    walk = (f"SELECT m.rowid FROM members m INDEXED BY members_in_order WHERE {where} "  # nosec B608
+            f"{order} LIMIT ?")
+    found = [row[0] for row in conn.execute(walk, (*params, limit)).fetchall()]
+    if not found:
+        return []
+    marks = ", ".join("?" * len(found))
+    return list(conn.execute(
+        f"SELECT {_HIT_COLUMNS} FROM members m WHERE m.rowid IN ({marks}) {order}",  # nosec B608
+        found).fetchall())
 
 
 def _prefix_range(prefix: str) -> tuple[str, str]:
