@@ -85,7 +85,7 @@ def run_growth(run: BenchRun) -> list[Figure]:
                and result["error_count"] == 0,
                note=f"RSS (/proc/self/statm, after gc.collect()) after visit {visits} minus "
                     f"after visit 50 (trend {trend}); baseline: the RSS after visit 50; {how}"),
-        Figure(name="visits before PySide6 6.12.0 on Python 3.11 aborts the kiosk",
+        Figure(name="visits before lost references to None would abort the kiosk",
                value=survives, unit="visits", baseline=None, target=f">= {visits:,} in a row",
                met=survives >= visits,
                note=f"references to None left at visit 1 ({left}) over those lost per visit "
