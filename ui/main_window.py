@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtGui import QCloseEvent, QPixmapCache, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
@@ -84,9 +84,16 @@ PAGE_BUTTONS: dict[VisitState, tuple[str, str]] = {
 }
 
 
+PIXMAP_CACHE_KB = 1024
+
+
 class MainWindow(QMainWindow):
     def __init__(self, ctx: ScreenContext, bridge: SyncBridge) -> None:
         super().__init__()
+        # Qt keeps drawn pixmaps (icons at each size and colour, styled backgrounds) in a
+        # cache of 10 MB by default, which a long day of visits fills; a kiosk with a few dozen
+        # icons needs far less, and the memory is the old PC's.
+        QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
         self.ctx = ctx
         self.bridge = bridge
         self.visit = Visit()
