@@ -98,6 +98,39 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.visit = Visit()
         self.header = HeaderBar(ctx.core.settings.site_name)
+        self._build_screens(ctx)
+        self.deadline_banner = label("banner")
+        self.deadline_banner.hide()
+        self.waiting = 0
+        self.appearance = Appearance()
+        app = QApplication.instance()
+        self.tokens = (theme.apply(app, self.appearance) if isinstance(app, QApplication)
+                       else self.appearance.tokens)
+        self._icons_drawn = False
+        self.help_dialog: HelpDialog | None = None
+        self.member_display = MemberDisplay()
+        self._place_member_display()
+        settings = ctx.core.settings
+        self.idle = IdleWatcher(now=ctx.core.clock.monotonic,
+                                member_idle_s=settings.member_idle_seconds,
+                                warning_s=settings.member_warning_seconds,
+                                staff_idle_s=settings.staff_idle_minutes * 60)
+        self.timeout_warning = TimeoutWarning(self)
+        if app is not None:
+            app.installEventFilter(self.idle)
+        self._leaving_confirmed = False
+        self.kiosk_mode = False
+        self.exit_dialog: StepUpDialog | None = None
+        self.leaving_question: QMessageBox | None = None
+        self._build_layout()
+        self._connect_signals()
+        self._apply_direction(current_language())  # a kiosk set up for Arabic starts mirrored
+        self.retranslate_ui()
+        self.visit.start(has_staff=staff_count(vault=ctx.core.vault) > 0)
+        self._show_state()
+
+    def _build_screens(self, ctx: ScreenContext) -> None:
+        """Every screen, by the visit state that shows it."""
         self.enroll = EnrollScreen(ctx)
         self.sign_in = SignInScreen(ctx)
         self.welcome = WelcomeScreen(ctx)
@@ -128,30 +161,6 @@ class MainWindow(QMainWindow):
                 self.member.add_page(page, icon_meaning, words)
         self.staff = StaffScreen(ctx)
         self.report = ReportScreen(ctx)
-        self.deadline_banner = label("banner")
-        self.deadline_banner.hide()
-        self.waiting = 0
-        self.appearance = Appearance()
-        app = QApplication.instance()
-        self.tokens = (theme.apply(app, self.appearance) if isinstance(app, QApplication)
-                       else self.appearance.tokens)
-        self._icons_drawn = False
-        self.help_dialog: HelpDialog | None = None
-        self.member_display = MemberDisplay()
-        self._place_member_display()
-        settings = ctx.core.settings
-        self.idle = IdleWatcher(now=ctx.core.clock.monotonic,
-                                member_idle_s=settings.member_idle_seconds,
-                                warning_s=settings.member_warning_seconds,
-                                staff_idle_s=settings.staff_idle_minutes * 60)
-        self.timeout_warning = TimeoutWarning(self)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self.idle)
-        self._leaving_confirmed = False
-        self.kiosk_mode = False
-        self.exit_dialog: StepUpDialog | None = None
-        self.leaving_question: QMessageBox | None = None
         self.screens: dict[VisitState, Screen] = {
             VisitState.FIRST_RUN: self.enroll,
             VisitState.SIGNED_OUT: self.sign_in,
@@ -165,6 +174,9 @@ class MainWindow(QMainWindow):
             VisitState.STAFF: self.staff,
             VisitState.REPORT: self.report,
         }
+
+    def _build_layout(self) -> None:
+        """The header, the deadline banner and the screens stacked below them."""
         self.stack = QStackedWidget()
         for screen in self.screens.values():
             self.stack.addWidget(screen)
@@ -177,11 +189,6 @@ class MainWindow(QMainWindow):
         column.addWidget(self.stack, 1)
         self.setCentralWidget(body)
         self.setMinimumSize(1024, 700)
-        self._connect_signals()
-        self._apply_direction(current_language())  # a kiosk set up for Arabic starts mirrored
-        self.retranslate_ui()
-        self.visit.start(has_staff=staff_count(vault=ctx.core.vault) > 0)
-        self._show_state()
 
     def _connect_signals(self) -> None:
         self.bridge.sig_status_changed.connect(self._on_bridge_status_changed)

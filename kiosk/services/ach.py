@@ -43,16 +43,15 @@ from kiosk.domain.limits import OfflineLimits
 from kiosk.domain.members import months_covered, payment_deadline
 from kiosk.domain.money import Money, total
 from kiosk.domain.payments import PaymentStatus, validate_amount
-from kiosk.domain.staff import OFFLINE_OVERRIDE, StaffSession, approval_refusal
-from kiosk.errors import AuthError, NotFoundError
+from kiosk.domain.staff import StaffSession
+from kiosk.errors import NotFoundError
 from kiosk.services import audit
 from kiosk.services.members import _read_account, get_account
 from kiosk.services.payments import (
     PAYMENT_ENDPOINT,
-    OfflineLimitError,
     PaymentContext,
     canonical_json,
-    offline_breaches,
+    check_offline,
 )
 from kiosk.store.vault import Vault
 
@@ -286,18 +285,6 @@ def _audit(conn: Any, c: _AchCapture) -> None:
                         f"{c.account.account_type}")
 
 
-def _check_offline(cmd: TakeAchPayment, *, vault: Vault, limits: OfflineLimits,
-                   now: dt.datetime) -> None:
-    broken = offline_breaches(cmd.amount, vault=vault, limits=limits, now=now)
-    if not broken:
-        return
-    if cmd.override_by is None:
-        raise OfflineLimitError(limits=broken)
-    refused = approval_refusal(cmd.override_by, OFFLINE_OVERRIDE, now)
-    if refused:
-        raise AuthError(code=refused)
-
-
 def take_ach_payment(
     cmd: TakeAchPayment,
     *,
@@ -326,7 +313,8 @@ def take_ach_payment(
     offline = connectivity is not None and not connectivity.online
     now = clock.now()
     if offline:
-        _check_offline(cmd, vault=vault, limits=limits or OfflineLimits(), now=now)
+        check_offline(cmd.amount, cmd.override_by, vault=vault,
+                      limits=limits or OfflineLimits(), now=now)
     capture = _AchCapture(cmd=cmd, account=bank, ctx=ctx, payment_id=str(new_id()),
                           authorization_id=str(new_id()), offline=offline, now=now,
                           new_key=new_id)

@@ -452,14 +452,16 @@ def offline_breaches(amount: Money, *, vault: Vault, limits: OfflineLimits,
     return breaches(amount, queued, limits, now)
 
 
-def _check_offline(cmd: TakeCardPayment, *, vault: Vault, limits: OfflineLimits,
-                   now: dt.datetime) -> None:
-    broken = offline_breaches(cmd.amount, vault=vault, limits=limits, now=now)
+def check_offline(amount: Money, override_by: StaffSession | None, *, vault: Vault,
+                  limits: OfflineLimits, now: dt.datetime) -> None:
+    """Refuse a payment taken offline that breaks a limit, unless a supervisor's fresh
+    approval overrides it (card and bank payments alike)."""
+    broken = offline_breaches(amount, vault=vault, limits=limits, now=now)
     if not broken:
         return
-    if cmd.override_by is None:
+    if override_by is None:
         raise OfflineLimitError(limits=broken)
-    refused = approval_refusal(cmd.override_by, OFFLINE_OVERRIDE, now)
+    refused = approval_refusal(override_by, OFFLINE_OVERRIDE, now)
     if refused:
         raise AuthError(code=refused)
 
@@ -491,7 +493,8 @@ def take_card_payment(
     validate_amount(cmd.amount, allowed=account.max_payment)
     offline = connectivity is not None and not connectivity.online
     if offline:
-        _check_offline(cmd, vault=vault, limits=limits or OfflineLimits(), now=clock.now())
+        check_offline(cmd.amount, cmd.override_by, vault=vault,
+                      limits=limits or OfflineLimits(), now=clock.now())
     attempt = CardAttempt(
         sale_reference=cmd.sale_reference or str(new_id()), member_id=cmd.member_id,
         requested=cmd.amount, navigator=ctx.staff.username, started_at=clock.now(),

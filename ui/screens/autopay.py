@@ -6,6 +6,7 @@ whether to move the automatic payment to the new plan or cancel it, before anyth
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ from kiosk.store.vault import Vault
 from ui.context import ScreenContext
 from ui.errors import message_for
 from ui.screens.base import Screen, button, label, line_edit
-from ui.widgets.flow import FlowLayout
+from ui.widgets.flow import flow_row
 
 # Each with what it means, for a member who has never had one.
 _STATUS = {AutopayStatus.ACTIVE: N_("Active: it runs on its dates"),
@@ -66,6 +67,8 @@ _STATUS = {AutopayStatus.ACTIVE: N_("Active: it runs on its dates"),
            AutopayStatus.COMPLETED: N_("Completed: it has run")}
 _EXCHANGE = {"pending": N_("Waiting for the exchange"), "synced": N_("The exchange has it"),
              "needs_attention": N_("Needs attention")}
+
+_row = functools.partial(flow_row, spacing=12)  # rows of this page sit a little apart
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,13 +145,6 @@ def _subheading() -> QLabel:
     widget.setTextFormat(Qt.TextFormat.RichText)
     return widget
 
-
-def _row(*widgets: QWidget) -> QWidget:
-    holder = QWidget()
-    flow = FlowLayout(holder, spacing=12)
-    for widget in widgets:
-        flow.addWidget(widget)
-    return holder
 
 
 def _stack(note: QLabel, *buttons: QWidget) -> QWidget:

@@ -55,7 +55,7 @@ from kiosk.services.payments import PaymentContext
 from ui.context import ScreenContext
 from ui.screens.base import Screen, button, label, line_edit
 from ui.screens.history import fit_rows, method_words, status_words, wrapping_table
-from ui.widgets.flow import FlowLayout
+from ui.widgets.flow import flow_row
 
 REASON_WORDS = {
     DisputeReason.DUPLICATE_CHARGE: N_("Duplicate charge"),
@@ -181,20 +181,12 @@ class DisputesScreen(Screen):
         self._connect_signals()
         self.retranslate_ui()
 
-    @staticmethod
-    def _row(*widgets: QWidget) -> QWidget:
-        holder = QWidget()
-        flow = FlowLayout(holder)
-        for widget in widgets:
-            flow.addWidget(widget)
-        return holder
-
     def _build(self) -> None:
         escalation = QFormLayout()
         escalation.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         self.note_label.setBuddy(self.note)
         escalation.addRow(self.note_label, self.note)
-        escalation.addRow(self._row(self.escalate))
+        escalation.addRow(flow_row(self.escalate))
         self.escalation = QWidget()
         self.escalation.setLayout(escalation)
         escalation.setContentsMargins(0, 0, 0, 0)
@@ -207,12 +199,12 @@ class DisputesScreen(Screen):
             if field is self.description:
                 self.form.addRow(self.counter)
         self.form.addRow(self.attach_note)
-        self.form.addRow(self._row(self.add_file))
+        self.form.addRow(flow_row(self.add_file))
         for widget in (self.error, self.table, self.none_yet, self.detail, self.bank_note,
                        self.messages, self.escalation, self.new_heading):
             self.layout_.addWidget(widget)
         self.layout_.addLayout(self.form)
-        for widget in (self._row(self.file), self.filed, self._row(self.back)):
+        for widget in (flow_row(self.file), self.filed, flow_row(self.back)):
             self.layout_.addWidget(widget)
         for widget in (self.none_yet, self.bank_note, self.escalation, self.filed):
             widget.hide()

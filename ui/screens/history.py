@@ -49,7 +49,7 @@ from ui.ach_text import explain
 from ui.context import ScreenContext
 from ui.printing import save_html_pdf, visit_folder
 from ui.screens.base import Screen, button, label
-from ui.widgets.flow import FlowLayout
+from ui.widgets.flow import FlowLayout, flow_row
 
 STATUS_WORDS = {
     HistoryStatus.PENDING: N_("Pending"), HistoryStatus.SUBMITTED: N_("Submitted"),
@@ -217,14 +217,6 @@ class HistoryScreen(Screen):
         self._connect_signals()
         self.retranslate_ui()
 
-    @staticmethod
-    def _row(*widgets: QWidget) -> QWidget:
-        holder = QWidget()
-        flow = FlowLayout(holder)
-        for widget in widgets:
-            flow.addWidget(widget)
-        return holder
-
     def _build(self) -> None:
         filters = QWidget()  # label above field, side by side while they fit, then wrapping
         flow = FlowLayout(filters, spacing=16)
@@ -245,10 +237,10 @@ class HistoryScreen(Screen):
             self.detail_form.addRow(name, value)
         self.detail_form.addRow(self.see_dispute)
         self.details_heading = label("heading")
-        for widget in (filters, self._row(self.apply), self.error, self.empty, self.table,
+        for widget in (filters, flow_row(self.apply), self.error, self.empty, self.table,
                        self.details_heading, self.details,
-                       self._row(self.question, self.csv, self.pdf, self.print_),
-                       self.saved, self._row(self.back)):
+                       flow_row(self.question, self.csv, self.pdf, self.print_),
+                       self.saved, flow_row(self.back)):
             self.layout_.addWidget(widget)
         self.empty.hide()
         self._show_details(None)

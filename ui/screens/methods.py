@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
-    QWidget,
 )
 
 from kiosk.domain.ach import BankAccountEntry
@@ -37,7 +36,7 @@ from kiosk.services.methods import (
 from kiosk.services.payments import PaymentContext
 from ui.context import ScreenContext
 from ui.screens.base import Screen, button, label, line_edit
-from ui.widgets.flow import FlowLayout
+from ui.widgets.flow import flow_row
 
 _STATES = {"pending": N_("Waiting for the exchange"), "confirmed": N_("Saved at the exchange"),
            "needs_attention": N_("Needs attention")}
@@ -77,13 +76,6 @@ class MethodsScreen(Screen):
         self._connect_signals()
         self.retranslate_ui()
 
-    def _row(self, *widgets: QWidget) -> QWidget:
-        holder = QWidget()
-        flow = FlowLayout(holder)
-        for widget in widgets:
-            flow.addWidget(widget)
-        return holder
-
     def _build(self) -> None:
         expiry = QFormLayout()
         expiry.addRow(self._labels[0], self.exp_month)
@@ -96,12 +88,12 @@ class MethodsScreen(Screen):
         self._labels[0].setBuddy(self.exp_month)
         self._labels[1].setBuddy(self.exp_year)
         for widget in (self.warning, self.error, self.table,
-                       self._row(self.make_default, self.remove)):
+                       flow_row(self.make_default, self.remove)):
             self.layout_.addWidget(widget)
         self.layout_.addLayout(expiry)
-        self.layout_.addWidget(self._row(self.update_expiry))
+        self.layout_.addWidget(flow_row(self.update_expiry))
         self.layout_.addLayout(bank)
-        self.layout_.addWidget(self._row(self.checking, self.savings, self.add_bank))
+        self.layout_.addWidget(flow_row(self.checking, self.savings, self.add_bank))
         row = QHBoxLayout()
         row.addWidget(self.back)
         row.addStretch(1)
@@ -163,9 +155,13 @@ class MethodsScreen(Screen):
             return (list_methods(member_id, vault=core.vault),
                     expiring_before_next_due(member_id, vault=core.vault, today=today))
 
-        self.ctx.runner.run(read, on_done=self._on_read, on_error=self.show_error)
+        self.ctx.runner.run(read, on_done=lambda got: self._on_read(member_id, got),
+                            on_error=self.show_error)
 
-    def _on_read(self, result: tuple[list[SavedMethod], list[SavedMethod]]) -> None:
+    def _on_read(self, member_id: str,
+                 result: tuple[list[SavedMethod], list[SavedMethod]]) -> None:
+        if member_id != self.member_id:
+            return  # read for a member the page no longer shows (or a visit that ended)
         self.methods, expiring = result
         self._render()
         self.warning.setVisible(bool(expiring))

@@ -82,3 +82,12 @@ class FlowLayout(QLayout):
                 x += size.width() + self._spacing
             y += height + self._spacing
         return max(0, y - rect.y() - self._spacing)
+
+
+def flow_row(*widgets: QWidget, spacing: int = 8) -> QWidget:
+    """A widget holding `widgets` in a wrapping row (buttons, or a label and its field)."""
+    holder = QWidget()
+    flow = FlowLayout(holder, spacing=spacing)
+    for widget in widgets:
+        flow.addWidget(widget)
+    return holder
